@@ -1,0 +1,32 @@
+"""Connecting to the Redis store: real Redis when a URL is given, else in-process.
+
+The embedded default (fakeredis) lets the gateway run on a bare machine; the
+same code runs against both, since fakeredis supports what the product uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fakeredis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+__all__ = ["connect_redis", "redis_ping"]
+
+
+def connect_redis(url: str | None) -> Redis:
+    """A client for `url`, or an in-process Redis when `url` is None."""
+    if url is None:
+        client: Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+        return client
+    return Redis.from_url(url, decode_responses=True)
+
+
+async def redis_ping(client: Redis) -> tuple[bool, str | None]:
+    """Is the store answering? Returns (ok, problem)."""
+    try:
+        answer: Any = await client.ping()
+    except (RedisError, OSError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    return bool(answer), None

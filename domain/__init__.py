@@ -1,0 +1,1 @@
+"""Canonical domain: models, Money, ids, errors and ports. Imports nothing else of the project."""

@@ -1,0 +1,157 @@
+"""Ports: what the workflows need from each system, as Protocols.
+
+Adapters satisfy these structurally. Batch reads are the rule: a resolver
+level asks for many keys at once and an adapter turns that into a handful of
+vendor calls (SOQL ``IN``, SuiteQL ``IN``, Kantata ``only=``, Harvest filters),
+never one call per row. Batch reads return what exists; missing keys are
+simply absent from the result (the caller decides whether that is NotFound).
+Single reads raise `NotFound`. Writes take commands carrying idempotency keys
+and are safe to retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
+
+from domain.commands import (
+    BillingScheduleCreate,
+    CustomerUpsert,
+    ErpProjectCreate,
+    InvoicePost,
+    OpportunityUpdate,
+    PaymentRecord,
+    ProjectCreate,
+)
+from domain.health import BreakerState, SystemHealth
+from domain.ids import CustomerKey, EngagementKey, RecordId
+from domain.models import (
+    Account,
+    Assignment,
+    BillingSchedule,
+    Customer,
+    ErpProject,
+    Expense,
+    Invoice,
+    LegalEntity,
+    Milestone,
+    Opportunity,
+    Payment,
+    Person,
+    Project,
+    RateCard,
+    TimeEntry,
+)
+
+__all__ = ["CRM", "ERP", "PSA", "System", "TimeTracking"]
+
+
+class System(Protocol):
+    """What every adapter offers besides its domain calls."""
+
+    name: str
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        """The circuit breaker's state for this system (VendorClient.breaker_state)."""
+        ...
+
+    async def health(self) -> SystemHealth: ...
+
+    async def aclose(self) -> None: ...
+
+
+class CRM(System, Protocol):
+    async def get_opportunity(self, opportunity_id: RecordId) -> Opportunity: ...
+
+    async def get_opportunities(self, ids: Sequence[RecordId]) -> list[Opportunity]: ...
+
+    async def get_opportunities_by_engagement(
+        self, keys: Sequence[EngagementKey]
+    ) -> list[Opportunity]: ...
+
+    async def list_opportunities(self, *, stage: str | None = None) -> list[Opportunity]: ...
+
+    async def get_accounts(self, ids: Sequence[RecordId]) -> list[Account]: ...
+
+    async def update_opportunity(
+        self, opportunity_id: RecordId, update: OpportunityUpdate
+    ) -> Opportunity: ...
+
+
+class PSA(System, Protocol):
+    async def get_project(self, project_id: RecordId) -> Project: ...
+
+    async def get_projects(self, ids: Sequence[RecordId]) -> list[Project]: ...
+
+    async def get_projects_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Project]: ...
+
+    async def get_people(self, ids: Sequence[RecordId]) -> list[Person]: ...
+
+    async def list_people(self) -> list[Person]: ...
+
+    async def get_assignments(self, keys: Sequence[EngagementKey]) -> list[Assignment]: ...
+
+    async def get_milestones(self, keys: Sequence[EngagementKey]) -> list[Milestone]: ...
+
+    async def list_rate_cards(self) -> list[RateCard]: ...
+
+    async def create_project(self, command: ProjectCreate) -> Project: ...
+
+    async def accept_milestone(self, milestone_id: RecordId) -> Milestone: ...
+
+
+class TimeTracking(System, Protocol):
+    async def get_time_entries(self, ids: Sequence[RecordId]) -> list[TimeEntry]: ...
+
+    async def get_time_entries_by_engagement(
+        self,
+        keys: Sequence[EngagementKey],
+        *,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        billed: bool | None = None,
+    ) -> list[TimeEntry]: ...
+
+    async def get_expenses_by_engagement(
+        self,
+        keys: Sequence[EngagementKey],
+        *,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> list[Expense]: ...
+
+    async def approve_time_entries(self, ids: Sequence[RecordId]) -> list[TimeEntry]: ...
+
+
+class ERP(System, Protocol):
+    async def list_legal_entities(self) -> list[LegalEntity]: ...
+
+    async def get_customers(self, ids: Sequence[RecordId]) -> list[Customer]: ...
+
+    async def get_customers_by_key(self, keys: Sequence[CustomerKey]) -> list[Customer]: ...
+
+    async def upsert_customer(self, command: CustomerUpsert) -> Customer: ...
+
+    async def get_erp_projects_by_engagement(
+        self, keys: Sequence[EngagementKey]
+    ) -> list[ErpProject]: ...
+
+    async def create_erp_project(self, command: ErpProjectCreate) -> ErpProject: ...
+
+    async def create_billing_schedule(self, command: BillingScheduleCreate) -> BillingSchedule: ...
+
+    async def get_billing_schedules_by_engagement(
+        self, keys: Sequence[EngagementKey]
+    ) -> list[BillingSchedule]: ...
+
+    async def get_invoices(self, ids: Sequence[RecordId]) -> list[Invoice]: ...
+
+    async def get_invoices_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Invoice]: ...
+
+    async def post_invoice(self, command: InvoicePost) -> Invoice: ...
+
+    async def get_payments_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Payment]: ...
+
+    async def record_payment(self, command: PaymentRecord) -> Payment: ...

@@ -1,0 +1,72 @@
+"""The one Settings class. Every knob has a demo default and an ``EG_`` env var."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.resilience import ResiliencePolicy
+
+__all__ = ["DEFAULT_SANDBOX_PORT_BASE", "Settings"]
+
+DEFAULT_SANDBOX_PORT_BASE = 9100
+
+
+def _sandbox_url(offset: int) -> str:
+    return f"http://127.0.0.1:{DEFAULT_SANDBOX_PORT_BASE + offset}"
+
+
+class Settings(BaseSettings):
+    """Gateway configuration. Defaults run against the demo sandboxes."""
+
+    model_config = SettingsConfigDict(env_prefix="EG_", extra="ignore")
+
+    environment: Literal["dev", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # No URL: an in-process Redis (fakeredis) that lives and dies with the process.
+    redis_url: str | None = None
+    redis_prefix: str = "eg:"
+
+    salesforce_url: str = _sandbox_url(0)
+    salesforce_client_id: str = "eg-demo-client"
+    salesforce_client_secret: SecretStr = SecretStr("eg-demo-secret")
+
+    kantata_url: str = _sandbox_url(1)
+    kantata_token: SecretStr = SecretStr("kantata-demo-token")
+
+    harvest_url: str = _sandbox_url(2)
+    harvest_token: SecretStr = SecretStr("harvest-demo-token")
+    harvest_account_id: str = "1234567"
+    harvest_user_agent: str = "engagement-gateway (ops@example.com)"
+
+    netsuite_url: str = _sandbox_url(3)
+    netsuite_account_id: str = "1234567_SB1"
+    netsuite_client_id: str = "eg-demo-client"
+    netsuite_client_secret: SecretStr = SecretStr("eg-demo-secret")
+
+    # Resilience policy, shared by every system's adapter.
+    timeout_s: float = Field(default=5.0, gt=0)
+    retry_max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_backoff_base_s: float = Field(default=0.1, ge=0)
+    retry_backoff_max_s: float = Field(default=2.0, ge=0)
+    retry_after_max_s: float = Field(default=10.0, ge=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_timeout_s: float = Field(default=15.0, gt=0)
+
+    # /readyz probes each system with this timeout.
+    readiness_timeout_s: float = Field(default=2.0, gt=0)
+
+    def resilience_policy(self) -> ResiliencePolicy:
+        return ResiliencePolicy(
+            timeout_s=self.timeout_s,
+            max_attempts=self.retry_max_attempts,
+            backoff_base_s=self.retry_backoff_base_s,
+            backoff_max_s=self.retry_backoff_max_s,
+            retry_after_max_s=self.retry_after_max_s,
+            breaker_failure_threshold=self.breaker_failure_threshold,
+            breaker_reset_timeout_s=self.breaker_reset_timeout_s,
+        )

@@ -1,0 +1,73 @@
+"""Run several ASGI apps on their own ports in one process (sandbox `all`, demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["Served", "serve_all"]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    name: str
+    app: ASGIApp
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `serve_all`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve_all(
+    apps: Sequence[Served],
+    *,
+    on_ready: Callable[[], None] | None = None,
+    log_level: str = "warning",
+) -> int:
+    """Serve every app until SIGINT/SIGTERM; call `on_ready` once all listen.
+
+    Returns a process exit code: 0 on a clean stop, 1 if a server failed to start.
+    """
+    servers = [
+        _Server(
+            uvicorn.Config(a.app, host=a.host, port=a.port, log_level=log_level, lifespan="on")
+        )
+        for a in apps
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):  # a bind failed: stop the others
+            stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return 1
+        await asyncio.sleep(0.02)
+    if on_ready is not None:
+        on_ready()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return 0
