@@ -46,9 +46,7 @@ async def serve_all(
     Returns a process exit code: 0 on a clean stop, 1 if a server failed to start.
     """
     servers = [
-        _Server(
-            uvicorn.Config(a.app, host=a.host, port=a.port, log_level=log_level, lifespan="on")
-        )
+        _Server(uvicorn.Config(a.app, host=a.host, port=a.port, log_level=log_level, lifespan="on"))
         for a in apps
     ]
     loop = asyncio.get_running_loop()

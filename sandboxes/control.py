@@ -7,6 +7,8 @@ Mounted under ``/__sandbox/`` (no vendor credentials needed):
 - ``GET/POST /__sandbox/faults`` reads / sets ``latency_ms``, ``jitter_ms``,
   ``error_rate`` (500/503), ``rate_limit_rate`` (the vendor's throttle answer),
   ``timeout_rate`` (the request hangs for ``hang_ms``) — all optional, 0 by default
+- ``GET  /__sandbox/requests`` → the last requests seen (method, path, query,
+  ``X-Correlation-ID``), newest last, so tests can check what reached the vendor
 - ``POST /__sandbox/reset`` restores the seeded state, zeroes counters and faults
 
 `FaultMiddleware` is pure ASGI: it counts each vendor request, then applies the
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -85,11 +87,23 @@ class ControlPlane:
         self.faults = faults or Faults()
         self._initial_faults = asdict(self.faults)
         self.calls: Counter[str] = Counter()
+        self.recent: deque[dict[str, str | None]] = deque(maxlen=500)
         self.rng = random.Random(seed)
         self._reset_state = reset_state
 
-    def count(self, method: str, path: str) -> None:
+    def count(self, scope: Scope) -> None:
+        method, path = scope["method"], scope["path"]
         self.calls[f"{method} {path}"] += 1
+        headers = dict(scope["headers"])
+        cid = headers.get(b"x-correlation-id")
+        self.recent.append(
+            {
+                "method": method,
+                "path": path,
+                "query": scope.get("query_string", b"").decode("latin-1"),
+                "correlation_id": cid.decode("latin-1") if cid is not None else None,
+            }
+        )
 
     @property
     def total(self) -> int:
@@ -101,14 +115,19 @@ class ControlPlane:
             Route(f"{CONTROL_PREFIX}/calls/reset", self._reset_calls, methods=["POST"]),
             Route(f"{CONTROL_PREFIX}/faults", self._get_faults, methods=["GET"]),
             Route(f"{CONTROL_PREFIX}/faults", self._set_faults, methods=["POST"]),
+            Route(f"{CONTROL_PREFIX}/requests", self._get_requests, methods=["GET"]),
             Route(f"{CONTROL_PREFIX}/reset", self._reset, methods=["POST"]),
         ]
 
     async def _get_calls(self, request: Request) -> Response:
         return JSONResponse({"total": self.total, "by_endpoint": dict(sorted(self.calls.items()))})
 
+    async def _get_requests(self, request: Request) -> Response:
+        return JSONResponse({"requests": list(self.recent)})
+
     async def _reset_calls(self, request: Request) -> Response:
         self.calls.clear()
+        self.recent.clear()
         return JSONResponse({"total": 0, "by_endpoint": {}})
 
     async def _get_faults(self, request: Request) -> Response:
@@ -129,6 +148,7 @@ class ControlPlane:
     async def _reset(self, request: Request) -> Response:
         self._reset_state()
         self.calls.clear()
+        self.recent.clear()
         for name, value in self._initial_faults.items():
             setattr(self.faults, name, value)
         return JSONResponse({"reset": True})
@@ -155,7 +175,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         control = self.control
-        control.count(scope["method"], scope["path"])
+        control.count(scope)
         faults = control.faults
         rng = control.rng
         delay = faults.latency_ms + (rng.uniform(0, faults.jitter_ms) if faults.jitter_ms else 0)

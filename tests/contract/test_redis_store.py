@@ -41,7 +41,9 @@ async def test_streams_with_consumer_groups_deliver_and_ack(store: tuple[Redis, 
     stream = f"{prefix}events"
     await client.xgroup_create(stream, "g", id="0", mkstream=True)
     first = await client.xadd(stream, {"type": "opportunity.won"})
-    delivered = await client.xreadgroup("g", "c1", {stream: ">"}, count=10)
+    delivered: list[tuple[str, list[tuple[str, dict[str, str]]]]] = await client.xreadgroup(
+        "g", "c1", {stream: ">"}, count=10
+    )  # type: ignore[assignment]
     assert delivered[0][1][0][0] == first
     assert await client.xack(stream, "g", first) == 1
 
