@@ -1,0 +1,265 @@
+"""The Kantata OX adapter: the PSA port over Kantata's API v1.
+
+Batch reads use ``only=`` (by id) and ``external_reference_service_model_refs=``
+(by engagement key) in chunks of 200 with ``per_page=200``, and follow
+``meta.page_number``/``meta.page_count`` to the end. Staffing is read from
+workspace resources with their allocations and roles side-loaded.
+
+`create_project` is idempotent by look-up, since Kantata has no idempotency
+key: it first looks for the workspace linked to the engagement by an
+external reference, then for a workspace created earlier whose link was never
+written (its description carries the engagement key), and creates only what
+is missing. The POSTs themselves are never retried blindly; a replayed
+command converges on one workspace with one reference. Accepting a milestone
+is a PUT that sets a state, so it is idempotent and may be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+
+from adapters.http import BearerToken, VendorClient
+from adapters.kantata import mapping
+from adapters.kantata.envelope import SYSTEM, Envelope, Record, parse_envelope
+from adapters.kantata.errors import is_throttled, translate_error
+from adapters.resilience import CircuitBreaker, ResiliencePolicy
+from domain.commands import ProjectCreate
+from domain.errors import MappingFailed
+from domain.health import BreakerState, SystemHealth
+from domain.ids import EngagementKey, RecordId
+from domain.models import Assignment, Milestone, Person, Project, RateCard
+from domain.ports import PSA
+
+__all__ = ["API_PREFIX", "MAX_BATCH", "KantataAdapter"]
+
+API_PREFIX = "/api/v1"
+MAX_BATCH = 200  # ids per only= / refs per external_reference_service_model_refs=
+MAX_PAGES = 10_000
+
+
+def _chunks(values: Sequence[str], size: int) -> list[list[str]]:
+    unique = list(dict.fromkeys(values))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+class KantataAdapter:
+    """PSA port implementation for Kantata OX (ex-Mavenlink)."""
+
+    name = "kantata"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        policy: ResiliencePolicy,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        page_size: int = MAX_BATCH,
+    ) -> None:
+        root = base_url.rstrip("/")
+        self._prefix = "" if root.endswith(API_PREFIX) else API_PREFIX
+        self._page_size = max(1, min(page_size, MAX_BATCH))
+        self._http = VendorClient(
+            system=SYSTEM,
+            base_url=root,
+            policy=policy,
+            translate=translate_error,
+            credentials=BearerToken(token),
+            transport=transport,
+            headers={"Accept": "application/json"},
+            is_throttled=is_throttled,
+            sleep=sleep,
+            rng=rng,
+            breaker=CircuitBreaker.from_policy(policy, clock),
+        )
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._http.breaker
+
+    @property
+    def breaker_state(self) -> BreakerState:
+        return self._http.breaker_state
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def health(self) -> SystemHealth:
+        return await self._http.probe("GET", f"{self._prefix}/users/me.json")
+
+    # -- transport helpers -------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Envelope:
+        response = await self._http.request(
+            method,
+            f"{self._prefix}/{resource}.json",
+            params=params,
+            json=json,
+            idempotent=idempotent,
+        )
+        return parse_envelope(response.content)
+
+    async def _all(self, resource: str, params: dict[str, Any]) -> Envelope:
+        """Every page of a listing, absorbed into one envelope."""
+        merged = Envelope()
+        for page in range(1, MAX_PAGES + 1):
+            envelope = await self._call(
+                "GET", resource, params={**params, "page": page, "per_page": self._page_size}
+            )
+            merged.absorb(envelope)
+            if envelope.page_number >= envelope.page_count:
+                return merged
+        raise MappingFailed(f"{resource} did not end after {MAX_PAGES} pages", system=SYSTEM)
+
+    async def _batched(
+        self, resource: str, name: str, values: Sequence[str], params: dict[str, Any]
+    ) -> Envelope:
+        """One listing per chunk of ≤200 values, fanned out concurrently."""
+        merged = Envelope()
+        pages = await asyncio.gather(
+            *(
+                self._all(resource, {**params, name: ",".join(c)})
+                for c in _chunks(values, MAX_BATCH)
+            )
+        )
+        for envelope in pages:
+            merged.absorb(envelope)
+        return merged
+
+    async def _linked_workspaces(self, keys: Sequence[str]) -> list[tuple[Record, EngagementKey]]:
+        """Workspaces linked to the engagement keys, with the key of each."""
+        envelope = await self._batched(
+            "workspaces",
+            "external_reference_service_model_refs",
+            keys,
+            {"include": "external_references"},
+        )
+        refs = mapping.engagement_refs(envelope)
+        wanted = set(keys)
+        return [
+            (workspace, refs[workspace["id"]])
+            for workspace in envelope.records("workspaces")
+            if refs.get(workspace["id"]) in wanted
+        ]
+
+    # -- reads ---------------------------------------------------------------
+
+    async def get_project(self, project_id: RecordId) -> Project:
+        envelope = await self._call(
+            "GET", f"workspaces/{project_id}", params={"include": "external_references"}
+        )
+        refs = mapping.engagement_refs(envelope)
+        workspace = envelope.first("workspaces")
+        return mapping.project_from(workspace, refs.get(workspace["id"]))
+
+    async def get_projects(self, ids: Sequence[RecordId]) -> list[Project]:
+        envelope = await self._batched(
+            "workspaces", "only", ids, {"include": "external_references"}
+        )
+        refs = mapping.engagement_refs(envelope)
+        return [mapping.project_from(w, refs.get(w["id"])) for w in envelope.records("workspaces")]
+
+    async def get_projects_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Project]:
+        return [mapping.project_from(w, key) for w, key in await self._linked_workspaces(keys)]
+
+    async def get_people(self, ids: Sequence[RecordId]) -> list[Person]:
+        envelope = await self._batched("users", "only", ids, {})
+        return [mapping.person_from(user) for user in envelope.records("users")]
+
+    async def list_people(self) -> list[Person]:
+        envelope = await self._all("users", {})
+        return [mapping.person_from(user) for user in envelope.records("users")]
+
+    async def get_assignments(self, keys: Sequence[EngagementKey]) -> list[Assignment]:
+        linked = {w["id"]: key for w, key in await self._linked_workspaces(keys)}
+        if not linked:
+            return []
+        envelope = await self._batched(
+            "workspace_resources",
+            "workspace_id",
+            list(linked),
+            {"include": "role,workspace_allocations"},
+        )
+        return [
+            mapping.assignment_from(resource, envelope, linked.get(str(resource["workspace_id"])))
+            for resource in envelope.records("workspace_resources")
+        ]
+
+    async def get_milestones(self, keys: Sequence[EngagementKey]) -> list[Milestone]:
+        linked = {w["id"]: (w, key) for w, key in await self._linked_workspaces(keys)}
+        if not linked:
+            return []
+        envelope = await self._batched(
+            "stories", "workspace_id", list(linked), {"story_type": "milestone"}
+        )
+        milestones: list[Milestone] = []
+        for story in envelope.records("stories"):
+            workspace, key = linked.get(str(story.get("workspace_id")), ({}, None))
+            milestones.append(mapping.milestone_from(story, key, workspace.get("currency")))
+        return milestones
+
+    async def list_rate_cards(self) -> list[RateCard]:
+        envelope = await self._all(
+            "rate_card_set_versions", {"include": "rate_card_roles.role,rate_card_set"}
+        )
+        return [
+            mapping.rate_card_from(version, envelope)
+            for version in envelope.records("rate_card_set_versions")
+        ]
+
+    # -- writes --------------------------------------------------------------
+
+    async def create_project(self, command: ProjectCreate) -> Project:
+        key = command.engagement_key
+        linked = await self._linked_workspaces([key])
+        if linked:
+            workspace, _ = linked[0]
+            return mapping.project_from(workspace, key)
+        orphans = await self._all("workspaces", {"matching": key})
+        marked = [w for w in orphans.records("workspaces") if mapping.marks_engagement(w, key)]
+        if marked:
+            workspace = marked[0]
+        else:
+            created = await self._call(
+                "POST", "workspaces", json=mapping.workspace_body(command), idempotent=False
+            )
+            workspace = created.first("workspaces")
+        await self._call(
+            "POST",
+            "external_references",
+            json=mapping.external_reference_body(RecordId(str(workspace["id"])), key),
+            idempotent=False,
+        )
+        return mapping.project_from(workspace, key)
+
+    async def accept_milestone(self, milestone_id: RecordId) -> Milestone:
+        updated = await self._call(
+            "PUT", f"stories/{milestone_id}", json=mapping.accept_story_body()
+        )
+        story = updated.first("stories")
+        owner = await self._call(
+            "GET", f"workspaces/{story['workspace_id']}", params={"include": "external_references"}
+        )
+        workspace = owner.first("workspaces")
+        key = mapping.engagement_refs(owner).get(workspace["id"])
+        return mapping.milestone_from(story, key, workspace.get("currency"))
+
+
+_check: type[PSA] = KantataAdapter
