@@ -139,12 +139,15 @@ class VendorClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one logical call; return a 2xx/3xx response or raise an AdapterError.
 
         `idempotent` defaults from the method (GET/PUT/DELETE yes, POST/PATCH
         no). Pass True for a write that carries an idempotency key or upserts
-        by external ID, and for read-only POSTs such as SuiteQL.
+        by external ID, and for read-only POSTs such as SuiteQL. `content` sends
+        a body the adapter serialised itself (e.g. JSON with exact Decimal
+        numbers, which the stdlib encoder behind `json` cannot write).
         """
         may_retry = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         attempt = 0
@@ -159,7 +162,7 @@ class VendorClient:
             wait: float | None = None
             try:
                 async with asyncio.timeout(self.policy.timeout_s):
-                    response = await self._send(method, url, params, json, headers)
+                    response = await self._send(method, url, params, json, headers, content)
             except TimeoutError:
                 failure = UpstreamUnavailable(
                     f"timed out after {self.policy.timeout_s}s", system=self.system
@@ -212,6 +215,7 @@ class VendorClient:
         params: Mapping[str, Any] | None,
         json: Any,
         headers: Mapping[str, str] | None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         merged: dict[str, str] = {}
         if self._credentials is not None:
@@ -222,7 +226,7 @@ class VendorClient:
         merged.update(headers or {})
         started = time.perf_counter()
         response = await self.http.request(
-            method, url, params=params, json=json, headers=merged
+            method, url, params=params, json=json, content=content, headers=merged
         )
         self.last_latency_ms = (time.perf_counter() - started) * 1000
         return response
