@@ -1,0 +1,3 @@
+"""HTTP routes of the sandbox org, one module per API area."""
+
+__all__: list[str] = []
