@@ -60,7 +60,8 @@ class CliProcess:
         )
         self.lines: list[str] = []
         self._queue: Queue[str | None] = Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
@@ -91,4 +92,11 @@ class CliProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._pump_thread.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        while not self._queue.empty():  # keep what was printed after the last wait
+            line = self._queue.get_nowait()
+            if line is not None:
+                self.lines.append(line)
         return self.proc.returncode

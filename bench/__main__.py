@@ -1,0 +1,16 @@
+"""`python -m bench`: every benchmark, one after another, figures printed."""
+
+from __future__ import annotations
+
+from bench import bench_get_many, bench_seed
+
+
+def main() -> None:
+    print("== seed generation ==", flush=True)
+    bench_seed.main()
+    print("\n== get_many of 500 per adapter, sandboxes at 30 ms latency ==", flush=True)
+    bench_get_many.main()
+
+
+if __name__ == "__main__":
+    main()
