@@ -155,9 +155,7 @@ class VendorClient:
         while True:
             attempt += 1
             if not self.breaker.allow():
-                raise CircuitOpen(
-                    "circuit breaker is open; call not attempted", system=self.system
-                )
+                raise CircuitOpen("circuit breaker is open; call not attempted", system=self.system)
             failure: AdapterError
             wait: float | None = None
             try:

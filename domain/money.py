@@ -115,8 +115,9 @@ class Money(BaseModel):
     def rounded(self) -> Money:
         """Round half-even to the currency's minor unit (used at the invoice line)."""
         quantum = Decimal(1).scaleb(-self.minor_unit)
-        return Money(amount=self.amount.quantize(quantum, rounding=ROUND_HALF_EVEN),
-                     currency=self.currency)
+        return Money(
+            amount=self.amount.quantize(quantum, rounding=ROUND_HALF_EVEN), currency=self.currency
+        )
 
     @staticmethod
     def sum(items: list[Money] | tuple[Money, ...], currency: str) -> Money:
