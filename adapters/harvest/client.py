@@ -17,9 +17,9 @@ followed verbatim until null.
   to per-project listings (concurrently, at most `concurrency` in flight).
   Rows are kept only for the wanted projects.
 - By Harvest id: up to 3 ids are read one by one (concurrently); more are
-  found in the account-wide listing (newest first), which stops as soon as
-  every id has been seen. 500 ids spread over 20k entries take
-  ``ceil(20k / 2000)`` = 11 calls.
+  found in the account-wide listing (newest first): its first page, and the
+  remaining pages (fetched concurrently) only when some id is not on it.
+  500 ids spread over 20k entries take ``ceil(20k / 2000)`` = 11 calls.
 
 Writes. Approval is ``PATCH /v2/time_entries/{id} {"is_closed": true}``
 (unverified: Harvest's public API has no approval endpoint); setting it twice
@@ -35,7 +35,6 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import aclosing
 from datetime import date
 from typing import Any
 
@@ -130,14 +129,15 @@ class HarvestAdapter:
             by_id = {i: obj for i, obj in zip(wanted, found, strict=True) if obj is not None}
         else:
             missing = set(wanted)
-            async with aclosing(self._lister.pages("/v2/time_entries", {})) as pages:
-                async for page in pages:
-                    for obj in rows(page, "time_entries"):
-                        if obj.get("id") in missing:
-                            missing.discard(obj["id"])
-                            by_id[obj["id"]] = obj
-                    if not missing:
-                        break  # every id found: the older pages are not needed
+            first = await self._lister.first("/v2/time_entries", {})
+            pages = [first]
+            if not missing.issubset(obj.get("id") for obj in rows(first, "time_entries")):
+                pages += await self._lister.rest("/v2/time_entries", {}, first)
+            for page in pages:
+                for obj in rows(page, "time_entries"):
+                    if obj.get("id") in missing:
+                        missing.discard(obj["id"])
+                        by_id[obj["id"]] = obj
         return [time_entry_from_harvest(by_id[i]) for i in wanted if i in by_id]
 
     async def get_time_entries_by_engagement(
@@ -233,14 +233,13 @@ class HarvestAdapter:
         if not projects:
             return []
         if len(projects) > 1:
-            async with aclosing(self._lister.pages(path, filters)) as pages:
-                first = await anext(pages)
-                if total_pages(first) - 1 <= len(projects):  # account-wide is no dearer
-                    found = list(rows(first, key))
-                    async for page in pages:
-                        found.extend(rows(page, key))
-                    wanted = {p.id for p in projects}
-                    return [obj for obj in found if _project_id(obj) in wanted]
+            first = await self._lister.first(path, filters)
+            if total_pages(first) - 1 <= len(projects):  # account-wide is no dearer
+                pages = [first, *await self._lister.rest(path, filters, first)]
+                wanted = {p.id for p in projects}
+                return [
+                    obj for page in pages for obj in rows(page, key) if _project_id(obj) in wanted
+                ]
         lister = self._lister
         listings = await lister.bounded(
             [lister.all(path, key, {**filters, "project_id": str(p.id)}) for p in projects]
