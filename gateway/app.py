@@ -23,28 +23,22 @@ from adapters.redis_store import connect_redis, redis_ping
 from gateway.config import Settings
 from gateway.correlation import CorrelationIdMiddleware
 from gateway.wiring import build_systems
-from resolvers.context import Context
+from resolvers.context import Context, ContextFactory
 from resolvers.schema import schema
-from workflows.systems import Systems, check_systems
+from workflows.systems import check_systems
 
 __all__ = ["create_app"]
 
 
 class _GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, systems: Systems, settings: Settings) -> None:
+    def __init__(self, make_context: ContextFactory) -> None:
         super().__init__(schema)
-        self._systems = systems
-        self._settings = settings
+        self._make_context = make_context
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        cid = request.scope.get("state", {}).get("correlation_id", "")
-        return Context(
-            systems=self._systems,
-            correlation_id=cid,
-            health_timeout_s=self._settings.readiness_timeout_s,
-        )
+        return self._make_context(request.scope.get("state", {}).get("correlation_id", ""))
 
 
 def create_app(
@@ -83,7 +77,9 @@ def create_app(
             await systems.aclose()
             await redis.aclose()
 
-    graphql = _GraphQLApp(systems, settings)
+    graphql = _GraphQLApp(
+        ContextFactory(systems=systems, health_timeout_s=settings.readiness_timeout_s)
+    )
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
