@@ -7,13 +7,13 @@ per-type maps (keyed by string id) hold them plus anything side-loaded with
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
+from adapters.jsonwire import decode
 from domain.errors import MappingFailed
 
 __all__ = ["SYSTEM", "Envelope", "Record", "mapping", "parse_envelope"]
@@ -64,7 +64,7 @@ class Envelope:
 
 def parse_envelope(content: bytes) -> Envelope:
     with mapping("response envelope"):
-        body = json.loads(content, parse_float=Decimal)
+        body = decode(content, system=SYSTEM, source="the response envelope")
         meta = body.get("meta") or {}
         results = [(str(item["key"]), str(item["id"])) for item in body["results"]]
         maps = {

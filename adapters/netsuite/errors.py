@@ -9,12 +9,11 @@ accounts use RFC 2616 URLs there).
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from adapters.jsonwire import loads
 from domain.errors import (
     AdapterError,
     AuthFailed,
@@ -32,8 +31,8 @@ DUPLICATE_CODES = frozenset({"DUP_RECORD"})
 def vendor_error(response: httpx.Response) -> tuple[str | None, str | None, str | None]:
     """``(o:errorCode, detail, o:errorPath)`` of an error response, as far as readable."""
     try:
-        body: Any = json.loads(response.content, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+        body: Any = loads(response.content)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
         text = response.text.strip()
         return None, text[:300] or None, None
     if isinstance(body, dict):

@@ -13,16 +13,11 @@ from typing import Any
 from urllib.parse import quote as quote_path
 
 from adapters.http import VendorClient
+from adapters.jsonwire import decode_response, encode
 from adapters.netsuite import queries
 from adapters.netsuite.errors import DUPLICATE_CODES, SYSTEM
 from adapters.netsuite.mapping import Row
-from adapters.netsuite.wire import (
-    IDEMPOTENCY_HEADER,
-    decode,
-    encode,
-    id_from_location,
-    idempotency_uuid,
-)
+from adapters.netsuite.wire import IDEMPOTENCY_HEADER, id_from_location, idempotency_uuid
 from domain.errors import MappingFailed, NotFound, UpstreamRejected
 
 __all__ = ["MAX_PAGE", "RECORD_ROOT", "SUITEQL_PATH", "Session"]
@@ -53,7 +48,7 @@ class Session:
                 headers={"Prefer": "transient", **_JSON},
                 idempotent=True,
             )
-            page = decode(response)
+            page = decode_response(response, system=SYSTEM)
             items = page.get("items") if isinstance(page, dict) else None
             if not isinstance(items, list):
                 raise MappingFailed("SuiteQL answer without items", system=SYSTEM)
@@ -118,7 +113,7 @@ class Session:
         response = await self._http.request(
             "GET", f"{RECORD_ROOT}/{record_type}/{record_id}", params={"fields": fields}
         )
-        body = decode(response)
+        body = decode_response(response, system=SYSTEM)
         if not isinstance(body, dict):
             raise MappingFailed(f"{record_type} {record_id} is not a JSON object", system=SYSTEM)
         return body

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters.http import VendorClient
+from adapters.jsonwire import decode_response, encode
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
 from adapters.salesforce import mapping, soql
 from adapters.salesforce.auth import ClientCredentials
@@ -104,7 +105,7 @@ class SalesforceAdapter:
         response = await self._http.request(
             "GET", f"{API_PREFIX}/query", params={"q": statement}, headers=self._query_headers
         )
-        page = mapping.parse_body(response)
+        page = decode_response(response, system=SYSTEM)
         records: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
             if not isinstance(page, dict) or not isinstance(page.get("records"), list):
@@ -114,7 +115,7 @@ class SalesforceAdapter:
             if page.get("done", True) or not next_url:
                 return records
             response = await self._http.request("GET", next_url, headers=self._query_headers)
-            page = mapping.parse_body(response)
+            page = decode_response(response, system=SYSTEM)
         raise MappingFailed(f"query did not end after {MAX_PAGES} pages", system=SYSTEM)
 
     async def _where_in(
@@ -210,7 +211,7 @@ class SalesforceAdapter:
             await self._http.request(
                 "PATCH",
                 f"{API_PREFIX}/sobjects/Opportunity/{quote(opportunity_id, safe='')}",
-                content=mapping.dumps(body),
+                content=encode(body),
                 headers=_JSON,
                 idempotent=True,
             )
@@ -227,11 +228,11 @@ class SalesforceAdapter:
         response = await self._http.request(
             "PATCH",
             f"{API_PREFIX}/sobjects/Opportunity/Engagement_Key__c/{quote(key, safe='')}",
-            content=mapping.dumps(mapping.upsert_body(fields)),
+            content=encode(mapping.upsert_body(fields)),
             headers=_JSON,
             idempotent=True,
         )
-        body = mapping.parse_body(response)
+        body = decode_response(response, system=SYSTEM)
         if response.status_code == 300:
             raise UpstreamRejected(
                 f"engagement key {key} matches {len(body)} opportunities",

@@ -9,11 +9,9 @@ other 403 (INSUFFICIENT_ACCESS, ...) is a refusal and is not retried.
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
 import httpx
 
+from adapters.jsonwire import loads
 from domain.errors import (
     AdapterError,
     AuthFailed,
@@ -34,8 +32,8 @@ _OAUTH_CODES = frozenset(
 def vendor_error(response: httpx.Response) -> tuple[str | None, str | None]:
     """(errorCode, message) of the first error in a Salesforce or OAuth error body."""
     try:
-        body = json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = loads(response.content)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
         return None, None
     if isinstance(body, list) and body and isinstance(body[0], dict):
         code, message = body[0].get("errorCode"), body[0].get("message")

@@ -2,20 +2,18 @@
 
 Reads: SOQL records (``attributes`` plus the selected fields, relationships
 nested) become `Opportunity` / `Account`. Writes: commands become request
-bodies of API field names, serialised with exact Decimal numbers. Vendor
+bodies of API field names (sent by `adapters.jsonwire`, exact Decimals). Vendor
 picklist labels (``"Time and Materials"``) map to canonical enums here; an
 unknown label maps to None rather than failing the whole read.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from adapters.salesforce.commands import OpportunityUpsert
@@ -30,9 +28,7 @@ __all__ = [
     "ACCOUNT_FIELDS",
     "OPPORTUNITY_FIELDS",
     "account_from",
-    "dumps",
     "opportunity_from",
-    "parse_body",
     "update_body",
     "upsert_body",
 ]
@@ -55,16 +51,6 @@ _BILLING_MODELS: dict[str, BillingModel] = {
     "Subscription": BillingModel.SUBSCRIPTION,
 }
 _BILLING_LABELS = {model: label for label, model in _BILLING_MODELS.items()}
-
-
-def parse_body(response: httpx.Response) -> Any:
-    """A response body as JSON, numbers with a fraction as Decimal (never float)."""
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MappingFailed(
-            f"unreadable JSON from {response.request.url.path}: {exc}", system=SYSTEM
-        ) from exc
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -171,21 +157,3 @@ def upsert_body(command: OpportunityUpsert) -> dict[str, Any]:
         ("Invoiced_Amount__c", command.invoiced_amount),
     ]  # fmt: skip
     return {name: value for name, value in pairs if value is not None}
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot send {value} to Salesforce")
-        return format(value, "f")
-    if isinstance(value, float):
-        raise TypeError("floats are never sent; use Decimal")
-    if isinstance(value, date):
-        return json.dumps(value.isoformat())
-    return json.dumps(value, ensure_ascii=False)
-
-
-def dumps(body: Mapping[str, Any]) -> bytes:
-    """A flat JSON object with Decimal written as an exact number literal."""
-    items = ",".join(f"{json.dumps(k)}:{_value(v)}" for k, v in body.items())
-    return ("{" + items + "}").encode()

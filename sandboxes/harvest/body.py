@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from json import JSONDecodeError
 from typing import Any
 
+from sandboxes import jsonwire
 from sandboxes.harvest.errors import message
-from sandboxes.harvest.jsonenc import JSONDecodeError, parse_body
 from sandboxes.harvest.records import ExternalRef
 
 __all__ = ["Body"]
@@ -25,7 +26,7 @@ class Body:
 
     def __init__(self, raw: bytes, allowed: frozenset[str]) -> None:
         try:
-            data = parse_body(raw or b"{}")
+            data = jsonwire.loads(raw or b"{}")
         except (JSONDecodeError, UnicodeDecodeError) as exc:
             raise message(400, f"Malformed JSON body: {exc}") from None
         if not isinstance(data, dict):

@@ -126,8 +126,34 @@ class InvoiceRef:
     number: str
 
 
+class _Lockable:
+    """Approval and locking of a time entry or an expense, derived from two fields."""
+
+    __slots__ = ()
+    approval_status: ApprovalStatus
+    invoice: InvoiceRef | None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.approval_status == "approved"
+
+    @property
+    def is_billed(self) -> bool:
+        return self.invoice is not None
+
+    @property
+    def is_locked(self) -> bool:
+        return self.is_closed or self.is_billed
+
+    @property
+    def locked_reason(self) -> str | None:
+        if self.is_billed:
+            return INVOICED_LOCK_REASON
+        return APPROVED_LOCK_REASON if self.is_closed else None
+
+
 @dataclass(slots=True)
-class TimeEntryRec:
+class TimeEntryRec(_Lockable):
     id: int
     spent_date: date
     user_id: int
@@ -146,27 +172,9 @@ class TimeEntryRec:
     is_running: bool = False
     timer_started_at: datetime | None = None
 
-    @property
-    def is_closed(self) -> bool:
-        return self.approval_status == "approved"
-
-    @property
-    def is_billed(self) -> bool:
-        return self.invoice is not None
-
-    @property
-    def is_locked(self) -> bool:
-        return self.is_closed or self.is_billed
-
-    @property
-    def locked_reason(self) -> str | None:
-        if self.is_billed:
-            return INVOICED_LOCK_REASON
-        return APPROVED_LOCK_REASON if self.is_closed else None
-
 
 @dataclass(slots=True)
-class ExpenseRec:
+class ExpenseRec(_Lockable):
     id: int
     spent_date: date
     user_id: int
@@ -181,21 +189,3 @@ class ExpenseRec:
     updated_at: datetime
     units: Decimal | None = None
     receipt: dict[str, str] | None = field(default=None)
-
-    @property
-    def is_closed(self) -> bool:
-        return self.approval_status == "approved"
-
-    @property
-    def is_billed(self) -> bool:
-        return self.invoice is not None
-
-    @property
-    def is_locked(self) -> bool:
-        return self.is_closed or self.is_billed
-
-    @property
-    def locked_reason(self) -> str | None:
-        if self.is_billed:
-            return INVOICED_LOCK_REASON
-        return APPROVED_LOCK_REASON if self.is_closed else None

@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from sandboxes import jsonwire
 from sandboxes.netsuite.errors import bad_request
-from sandboxes.netsuite.jsonio import loads
 
 __all__ = ["IDEMPOTENCY_HEADER", "base_url", "idempotency_key", "json_body", "prefers"]
 
@@ -31,7 +31,7 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         raise bad_request("INVALID_CONTENT", "Invalid content in the request body: it is empty.")
     try:
-        return loads(raw)
+        return jsonwire.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise bad_request(

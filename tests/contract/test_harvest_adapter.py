@@ -6,11 +6,10 @@ import math
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from adapters.harvest import HarvestAdapter, TimeEntryCreate
 from adapters.resilience import ResiliencePolicy
@@ -29,16 +28,11 @@ from domain.money import Money
 from domain.ports import TimeTracking
 from sandboxes.firm import Firm, TimeEntry
 from sandboxes.harvest import HARVEST_ACCOUNT_ID, HARVEST_TOKEN, create_app
+from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
 
 BASE = "https://api.harvestapp.test"
-FAST = ResiliencePolicy(
-    timeout_s=5.0,
-    max_attempts=3,
-    backoff_base_s=0.001,
-    backoff_max_s=0.002,
-    retry_after_max_s=30.0,
-    breaker_failure_threshold=50,
-    breaker_reset_timeout_s=30.0,
+FAST = fast_policy(
+    retry_after_max_s=30.0, breaker_failure_threshold=50, breaker_reset_timeout_s=30.0
 )
 VENDOR_HEADERS = {
     "Authorization": f"Bearer {HARVEST_TOKEN}",
@@ -47,87 +41,28 @@ VENDOR_HEADERS = {
 }
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class RecordingSleep:
-    """Records requested delays; optionally runs a hook instead of waiting."""
-
-    def __init__(self, then: Callable[[float], Any] | None = None) -> None:
-        self.delays: list[float] = []
-        self.then = then
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        if self.then is not None:
-            result = self.then(seconds)
-            if hasattr(result, "__await__"):
-                await result
-
-
-class Sandbox:
-    """The app plus a control-plane client (no vendor credentials needed)."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.transport = httpx.ASGITransport(app=app)
-        self.control = httpx.AsyncClient(transport=self.transport, base_url=BASE)
-
-    async def calls(self, endpoint: str | None = None) -> int:
-        counts = (await self.control.get("/__sandbox/calls")).json()
-        return int(counts["by_endpoint"].get(endpoint, 0) if endpoint else counts["total"])
-
-    async def by_endpoint(self) -> dict[str, int]:
-        counts: dict[str, int] = (await self.control.get("/__sandbox/calls")).json()["by_endpoint"]
-        return counts
-
-    async def reset_calls(self) -> None:
-        await self.control.post("/__sandbox/calls/reset")
-
-    async def faults(self, **values: float) -> None:
-        response = await self.control.post("/__sandbox/faults", json=values)
-        assert response.status_code == 200, response.text
-
-    async def vendor(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.control.request(method, path, headers=VENDOR_HEADERS, **kwargs)
-        return response.json()
-
-
 @pytest.fixture
-async def sandbox(firm: Firm) -> AsyncIterator[Sandbox]:
-    box = Sandbox(create_app(firm, rate_limit=None))
+async def sandbox(firm: Firm) -> AsyncIterator[SandboxControl]:
+    box = SandboxControl(create_app(firm, rate_limit=None), BASE, VENDOR_HEADERS)
     yield box
-    await box.control.aclose()
+    await box.aclose()
 
 
 AdapterFactory = Callable[..., HarvestAdapter]
 
 
 @pytest.fixture
-async def make_adapter(sandbox: Sandbox) -> AsyncIterator[AdapterFactory]:
-    made: list[HarvestAdapter] = []
-
-    def make(**overrides: Any) -> HarvestAdapter:
-        options: dict[str, Any] = {
-            "base_url": BASE,
-            "token": HARVEST_TOKEN,
-            "account_id": HARVEST_ACCOUNT_ID,
-            "policy": FAST,
-            "transport": sandbox.transport,
-            **overrides,
-        }
-        adapter = HarvestAdapter(**options)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+async def make_adapter(sandbox: SandboxControl) -> AsyncIterator[AdapterFactory]:
+    build = partial(
+        HarvestAdapter,
+        base_url=BASE,
+        token=HARVEST_TOKEN,
+        account_id=HARVEST_ACCOUNT_ID,
+        policy=FAST,
+        transport=sandbox.transport,
+    )
+    async with closing_factory(build) as make:
+        yield make
 
 
 @pytest.fixture
@@ -159,7 +94,7 @@ async def test_the_adapter_satisfies_the_time_tracking_port(adapter: HarvestAdap
 
 
 async def test_health_probes_the_company_endpoint(
-    adapter: HarvestAdapter, sandbox: Sandbox
+    adapter: HarvestAdapter, sandbox: SandboxControl
 ) -> None:
     health = await adapter.health()
     assert health.ok and health.system == "harvest" and health.latency_ms is not None
@@ -178,7 +113,7 @@ async def test_health_reports_a_refused_token_without_raising(
 
 
 async def test_time_entries_of_one_engagement_map_to_the_canonical_model(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     key = busiest(firm, 1)[0]
     engagement = next(e for e in firm.engagements if e.key == key)
@@ -220,7 +155,7 @@ async def test_time_entries_by_engagement_honour_the_window_and_billed_filters(
 
 
 async def test_several_engagements_follow_links_across_page_boundaries(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
     adapter = make_adapter(page_size=100)
     keys = busiest(firm, 3)
@@ -237,7 +172,7 @@ async def test_several_engagements_follow_links_across_page_boundaries(
 
 
 async def test_many_engagements_in_a_month_take_one_account_wide_listing(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     keys = harvest_keys(firm)
     month = (date(2026, 3, 1), date(2026, 3, 31))
@@ -251,7 +186,7 @@ async def test_many_engagements_in_a_month_take_one_account_wide_listing(
 
 
 async def test_unknown_engagements_cost_one_projects_call_and_return_nothing(
-    adapter: HarvestAdapter, sandbox: Sandbox
+    adapter: HarvestAdapter, sandbox: SandboxControl
 ) -> None:
     assert await adapter.get_time_entries_by_engagement([EngagementKey("ENG-1999-00001")]) == []
     assert await adapter.get_expenses_by_engagement([]) == []
@@ -259,7 +194,7 @@ async def test_unknown_engagements_cost_one_projects_call_and_return_nothing(
 
 
 async def test_get_many_of_500_ids_is_a_handful_of_calls(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     everything = await adapter.get_time_entries_by_engagement(harvest_keys(firm))
     oldest_first = sorted(everything, key=lambda e: (e.spent_date, int(e.id)))
@@ -275,7 +210,7 @@ async def test_get_many_of_500_ids_is_a_handful_of_calls(
 
 
 async def test_the_listing_stops_once_every_id_is_found(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     latest = max(harvest_keys(firm), key=lambda k: max(t.spent_date for t in entries_of(firm, k)))
     recent = await adapter.get_time_entries_by_engagement([latest], date_from=date(2026, 10, 1))
@@ -287,7 +222,7 @@ async def test_the_listing_stops_once_every_id_is_found(
 
 
 async def test_a_few_ids_are_read_one_by_one_and_missing_ones_are_absent(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     entries = await adapter.get_time_entries_by_engagement(busiest(firm, 1))
     wanted = [entries[0].id, RecordId("1"), entries[1].id]
@@ -332,7 +267,7 @@ async def open_entries(adapter: HarvestAdapter, firm: Firm, count: int) -> list[
 
 
 async def test_approving_closes_entries_and_a_replay_changes_nothing(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     ids = await open_entries(adapter, firm, 2)
     await sandbox.reset_calls()
@@ -347,12 +282,12 @@ async def test_approving_closes_entries_and_a_replay_changes_nothing(
 
 
 async def test_approval_is_idempotent_so_a_server_error_is_retried(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
-    async def clear_faults(seconds: float) -> None:
+    async def clear_faults() -> None:
         await sandbox.faults(error_rate=0)
 
-    adapter = make_adapter(sleep=RecordingSleep(then=clear_faults))
+    adapter = make_adapter(sleep=RecordedSleeps(clear_faults))
     [entry_id] = await open_entries(adapter, firm, 1)
     await sandbox.reset_calls()
     await sandbox.faults(error_rate=1)
@@ -394,7 +329,7 @@ def new_entry(firm: Firm, ref: str, hours: str = "2.50") -> TimeEntryCreate:
 
 
 async def test_creating_a_time_entry_sends_exact_hours_and_maps_the_answer(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     command = new_entry(firm, "TE-C-1")
     created = await adapter.create_time_entry(command)
@@ -405,7 +340,7 @@ async def test_creating_a_time_entry_sends_exact_hours_and_maps_the_answer(
 
 
 async def test_a_replayed_create_returns_the_existing_entry_and_creates_nothing(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     first = await adapter.create_time_entry(new_entry(firm, "TE-C-2"))
     again = await adapter.create_time_entry(new_entry(firm, "TE-C-2"))
@@ -418,7 +353,7 @@ async def test_a_replayed_create_returns_the_existing_entry_and_creates_nothing(
 
 
 async def test_a_vendor_validation_error_is_upstream_rejected_and_not_retried(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     with pytest.raises(UpstreamRejected) as caught:
         await adapter.create_time_entry(new_entry(firm, "TE-C-3", hours="25"))
@@ -431,7 +366,7 @@ async def test_a_vendor_validation_error_is_upstream_rejected_and_not_retried(
 class FailPosts(httpx.AsyncBaseTransport):
     """Arms the sandbox's error_rate just before the first POST goes through."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: SandboxControl) -> None:
         self.sandbox = sandbox
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -441,7 +376,7 @@ class FailPosts(httpx.AsyncBaseTransport):
 
 
 async def test_a_create_without_idempotency_is_not_retried_after_a_server_error(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
     adapter = make_adapter(transport=FailPosts(sandbox))
     with pytest.raises(UpstreamUnavailable):
@@ -456,7 +391,7 @@ async def test_a_create_without_idempotency_is_not_retried_after_a_server_error(
 
 
 async def test_a_bad_token_raises_auth_failed_with_the_vendor_code(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
     with pytest.raises(AuthFailed) as caught:
         await make_adapter(token="revoked").get_time_entries_by_engagement(busiest(firm, 1))
@@ -475,9 +410,9 @@ async def test_a_foreign_account_raises_auth_failed(
 
 
 async def test_throttling_honours_retry_after_then_surfaces_unavailable(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
-    sleep = RecordingSleep()
+    sleep = RecordedSleeps()
     adapter = make_adapter(sleep=sleep)
     await sandbox.faults(rate_limit_rate=1, retry_after_s=7)
     with pytest.raises(UpstreamUnavailable) as caught:
@@ -491,12 +426,8 @@ async def test_the_real_rate_limit_is_waited_out_for_as_long_as_retry_after_says
     make_adapter: AdapterFactory, firm: Firm
 ) -> None:
     clock = FakeClock()
-    limited = Sandbox(create_app(firm, rate_limit=2, rate_window_s=15, clock=clock))
-
-    def advance(seconds: float) -> None:
-        clock.now += seconds
-
-    sleep = RecordingSleep(then=advance)
+    limited = SandboxControl(create_app(firm, rate_limit=2, rate_window_s=15, clock=clock), BASE)
+    sleep = RecordedSleeps(clock=clock)
     adapter = make_adapter(transport=limited.transport, sleep=sleep)
     await adapter.health()
     entries = await adapter.get_time_entries_by_engagement(busiest(firm, 1))
@@ -507,11 +438,11 @@ async def test_the_real_rate_limit_is_waited_out_for_as_long_as_retry_after_says
         "GET /v2/projects": 1,
         "GET /v2/time_entries": 2,
     }
-    await limited.control.aclose()
+    await limited.aclose()
 
 
 async def test_server_errors_are_retried_then_surface_as_upstream_unavailable(
-    adapter: HarvestAdapter, sandbox: Sandbox, firm: Firm
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     await sandbox.faults(error_rate=1)
     with pytest.raises(UpstreamUnavailable) as caught:
@@ -521,12 +452,12 @@ async def test_server_errors_are_retried_then_surface_as_upstream_unavailable(
 
 
 async def test_one_server_error_is_retried_to_success(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
-    async def clear_faults(seconds: float) -> None:
+    async def clear_faults() -> None:
         await sandbox.faults(error_rate=0)
 
-    sleep = RecordingSleep(then=clear_faults)
+    sleep = RecordedSleeps(clear_faults)
     adapter = make_adapter(sleep=sleep)
     await sandbox.faults(error_rate=1)
     health = await adapter.health()
@@ -540,7 +471,7 @@ def breaker(adapter: HarvestAdapter) -> BreakerState:
 
 
 async def test_the_breaker_opens_after_n_failures_and_half_opens_after_the_timeout(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
     clock = FakeClock()
     policy = ResiliencePolicy(

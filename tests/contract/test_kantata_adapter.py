@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from adapters.kantata import KantataAdapter
 from adapters.kantata.mapping import project_from
@@ -31,81 +31,29 @@ from domain.money import Money
 from domain.ports import PSA
 from sandboxes.firm import Firm
 from sandboxes.kantata import KANTATA_TOKEN, create_app
+from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
 
 BASE = "http://kantata.test"
-FAST = ResiliencePolicy(
-    timeout_s=5.0,
-    max_attempts=3,
-    backoff_base_s=0.001,
-    backoff_max_s=0.002,
-    breaker_failure_threshold=50,
-    breaker_reset_timeout_s=30.0,
-)
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sandbox:
-    """The app plus a control-plane client (no vendor credentials needed)."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.transport = httpx.ASGITransport(app=app)
-        self.control = httpx.AsyncClient(transport=self.transport, base_url=BASE)
-
-    async def calls(self, endpoint: str | None = None) -> int:
-        counts = (await self.control.get("/__sandbox/calls")).json()
-        return int(counts["by_endpoint"].get(endpoint, 0) if endpoint else counts["total"])
-
-    async def reset_calls(self) -> None:
-        await self.control.post("/__sandbox/calls/reset")
-
-    async def faults(self, **values: float) -> None:
-        response = await self.control.post("/__sandbox/faults", json=values)
-        assert response.status_code == 200, response.text
-
-    async def vendor(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {KANTATA_TOKEN}"}
-        response = await self.control.request(method, path, headers=headers, **kwargs)
-        return response.json()
+FAST = fast_policy(breaker_failure_threshold=50, breaker_reset_timeout_s=30.0)
 
 
 @pytest.fixture
-async def sandbox(firm: Firm) -> AsyncIterator[Sandbox]:
-    box = Sandbox(create_app(firm))
+async def sandbox(firm: Firm) -> AsyncIterator[SandboxControl]:
+    box = SandboxControl(create_app(firm), BASE, {"Authorization": f"Bearer {KANTATA_TOKEN}"})
     yield box
-    await box.control.aclose()
+    await box.aclose()
 
 
 AdapterFactory = Callable[..., KantataAdapter]
 
 
 @pytest.fixture
-async def make_adapter(sandbox: Sandbox) -> AsyncIterator[AdapterFactory]:
-    made: list[KantataAdapter] = []
-
-    def make(**overrides: Any) -> KantataAdapter:
-        options: dict[str, Any] = {
-            "base_url": BASE,
-            "token": KANTATA_TOKEN,
-            "policy": FAST,
-            "transport": sandbox.transport,
-            **overrides,
-        }
-        adapter = KantataAdapter(**options)
-        made.append(adapter)
-        return adapter
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+async def make_adapter(sandbox: SandboxControl) -> AsyncIterator[AdapterFactory]:
+    build = partial(
+        KantataAdapter, base_url=BASE, token=KANTATA_TOKEN, policy=FAST, transport=sandbox.transport
+    )
+    async with closing_factory(build) as make:
+        yield make
 
 
 @pytest.fixture
@@ -167,7 +115,7 @@ async def test_an_unknown_project_is_not_found_with_the_vendor_message(
 
 
 async def test_get_projects_of_500_ids_takes_three_calls(
-    adapter: KantataAdapter, sandbox: Sandbox, firm: Firm
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     real = [p.id for p in await adapter.get_projects_by_engagement(kantata_keys(firm))]
     ids = real + [RecordId(str(900_000 + i)) for i in range(500 - len(real))]
@@ -180,7 +128,7 @@ async def test_get_projects_of_500_ids_takes_three_calls(
 
 
 async def test_projects_by_500_engagement_keys_take_three_calls(
-    adapter: KantataAdapter, sandbox: Sandbox, firm: Firm
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     keys = kantata_keys(firm)
     asked = keys + [EngagementKey(f"ENG-2099-{i:05d}") for i in range(500 - len(keys))]
@@ -191,7 +139,7 @@ async def test_projects_by_500_engagement_keys_take_three_calls(
 
 
 async def test_listing_people_follows_every_page(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
     adapter = make_adapter(page_size=7)
     people = await adapter.list_people()
@@ -205,7 +153,7 @@ async def test_listing_people_follows_every_page(
 
 
 async def test_people_by_id_come_back_in_one_call(
-    adapter: KantataAdapter, sandbox: Sandbox
+    adapter: KantataAdapter, sandbox: SandboxControl
 ) -> None:
     everyone = await adapter.list_people()
     wanted = [p.id for p in everyone[::3]]
@@ -216,7 +164,7 @@ async def test_people_by_id_come_back_in_one_call(
 
 
 async def test_assignments_carry_person_role_percent_and_dates(
-    adapter: KantataAdapter, sandbox: Sandbox, firm: Firm
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     keys = kantata_keys(firm)
     await sandbox.reset_calls()
@@ -274,7 +222,7 @@ async def test_milestones_carry_amount_state_and_acceptance(
 
 
 async def test_rate_cards_match_the_firm_rate_card_per_version_and_currency(
-    adapter: KantataAdapter, sandbox: Sandbox, firm: Firm
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     await sandbox.reset_calls()
     cards = await adapter.list_rate_cards()
@@ -303,7 +251,7 @@ def new_project(key: str = "ENG-2026-99901", **changes: Any) -> ProjectCreate:
 
 
 async def test_create_project_makes_a_linked_workspace(
-    adapter: KantataAdapter, sandbox: Sandbox
+    adapter: KantataAdapter, sandbox: SandboxControl
 ) -> None:
     project = await adapter.create_project(new_project())
     assert project.engagement_key == "ENG-2026-99901"
@@ -316,7 +264,7 @@ async def test_create_project_makes_a_linked_workspace(
 
 
 async def test_replaying_create_project_creates_nothing(
-    adapter: KantataAdapter, sandbox: Sandbox
+    adapter: KantataAdapter, sandbox: SandboxControl
 ) -> None:
     first = await adapter.create_project(new_project())
     await sandbox.reset_calls()
@@ -351,7 +299,7 @@ class FailOnce(httpx.AsyncBaseTransport):
 
 
 async def test_a_failed_create_is_not_retried_and_a_replay_makes_one_workspace(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
     failing = FailOnce(sandbox.transport, "POST", "/api/v1/workspaces.json")
     adapter = make_adapter(transport=failing)
@@ -368,7 +316,7 @@ async def test_a_failed_create_is_not_retried_and_a_replay_makes_one_workspace(
 
 
 async def test_a_replay_after_losing_the_link_reuses_the_orphan_workspace(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
     failing = FailOnce(sandbox.transport, "POST", "/api/v1/external_references.json")
     adapter = make_adapter(transport=failing)
@@ -416,7 +364,7 @@ async def test_accepting_an_unknown_milestone_is_not_found(adapter: KantataAdapt
 
 
 async def test_accepting_a_task_is_refused_by_the_vendor(
-    adapter: KantataAdapter, sandbox: Sandbox, firm: Firm
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
 ) -> None:
     [project] = await adapter.get_projects_by_engagement(kantata_keys(firm)[:1])
     created = await sandbox.vendor(
@@ -441,69 +389,61 @@ async def test_a_bad_token_is_auth_failed(make_adapter: AdapterFactory) -> None:
     assert not health.ok and health.system == "kantata"
 
 
-async def test_health_is_ok_with_a_good_token(adapter: KantataAdapter, sandbox: Sandbox) -> None:
+async def test_health_is_ok_with_a_good_token(
+    adapter: KantataAdapter, sandbox: SandboxControl
+) -> None:
     health = await adapter.health()
     assert health.ok and health.breaker is BreakerState.CLOSED
     assert await sandbox.calls("GET /api/v1/users/me.json") == 1
 
 
-def recording(delays: list[float], after: Callable[[], Awaitable[None]] | None = None) -> Sleep:
-    async def sleep(delay: float) -> None:
-        delays.append(delay)
-        if after is not None:
-            await after()
-
-    return sleep
-
-
 async def test_throttling_honours_retry_after_then_gives_up(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
-    delays: list[float] = []
-    adapter = make_adapter(sleep=recording(delays))
+    sleep = RecordedSleeps()
+    adapter = make_adapter(sleep=sleep)
     await sandbox.faults(rate_limit_rate=1, retry_after_s=2)
     with pytest.raises(UpstreamUnavailable) as caught:
         await adapter.list_people()
-    assert delays == [2.0, 2.0]
+    assert sleep.delays == [2.0, 2.0]
     assert caught.value.status == 429 and caught.value.vendor_code == "rate_limit"
     assert await sandbox.calls("GET /api/v1/users.json") == 3
 
 
 async def test_a_throttled_read_succeeds_once_the_throttle_lifts(
-    make_adapter: AdapterFactory, sandbox: Sandbox, firm: Firm
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
-    delays: list[float] = []
-
     async def lift() -> None:
         await sandbox.faults(rate_limit_rate=0)
 
-    adapter = make_adapter(sleep=recording(delays, lift))
+    sleep = RecordedSleeps(lift)
+    adapter = make_adapter(sleep=sleep)
     await sandbox.faults(rate_limit_rate=1, retry_after_s=3)
     people = await adapter.list_people()
     assert len(people) == len(firm.people)
-    assert delays == [3.0]
+    assert sleep.delays == [3.0]
 
 
 async def test_server_errors_are_retried_then_surface_as_unavailable(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
-    delays: list[float] = []
-    adapter = make_adapter(sleep=recording(delays))
+    sleep = RecordedSleeps()
+    adapter = make_adapter(sleep=sleep)
     await sandbox.faults(error_rate=1)
     with pytest.raises(UpstreamUnavailable) as caught:
         await adapter.list_rate_cards()
     assert caught.value.status in (500, 503)
     assert await sandbox.calls("GET /api/v1/rate_card_set_versions.json") == FAST.max_attempts
-    assert len(delays) == FAST.max_attempts - 1
+    assert len(sleep.delays) == FAST.max_attempts - 1
 
 
 async def test_a_read_succeeds_after_one_server_error(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
     async def heal() -> None:
         await sandbox.faults(error_rate=0)
 
-    adapter = make_adapter(sleep=recording([], heal))
+    adapter = make_adapter(sleep=RecordedSleeps(heal))
     await sandbox.faults(error_rate=1)
     cards = await adapter.list_rate_cards()
     assert cards
@@ -511,7 +451,7 @@ async def test_a_read_succeeds_after_one_server_error(
 
 
 async def test_a_hanging_call_times_out_as_unavailable(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
     policy = ResiliencePolicy(timeout_s=0.05, max_attempts=1)
     adapter = make_adapter(policy=policy)
@@ -522,7 +462,7 @@ async def test_a_hanging_call_times_out_as_unavailable(
 
 
 async def test_the_breaker_opens_then_half_opens_after_the_reset_timeout(
-    make_adapter: AdapterFactory, sandbox: Sandbox
+    make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
     clock = FakeClock()
     policy = ResiliencePolicy(

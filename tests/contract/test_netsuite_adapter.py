@@ -7,7 +7,6 @@ import random
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -48,60 +47,12 @@ from sandboxes.netsuite import (
     NETSUITE_CLIENT_SECRET,
     create_app,
 )
+from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"
 SUITEQL = "POST /services/rest/query/v1/suiteql"
 TOKEN = "POST /services/rest/auth/oauth2/v1/token"
-FAST = ResiliencePolicy(
-    timeout_s=5.0,
-    max_attempts=3,
-    backoff_base_s=0.001,
-    backoff_max_s=0.004,
-    breaker_failure_threshold=3,
-    breaker_reset_timeout_s=10.0,
-)
-
-
-class Sleeps:
-    """Records requested delays instead of waiting; may run a hook on each."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-        self.hook: Callable[[], Any] | None = None
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        if self.hook is not None:
-            await self.hook()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Control:
-    """The sandbox's control plane (no vendor credentials)."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
-
-    async def calls(self) -> dict[str, int]:
-        counted: dict[str, int] = (await self.http.get("/__sandbox/calls")).json()["by_endpoint"]
-        return counted
-
-    async def total(self) -> int:
-        return sum((await self.calls()).values())
-
-    async def reset_calls(self) -> None:
-        await self.http.post("/__sandbox/calls/reset")
-
-    async def faults(self, **values: float) -> None:
-        response = await self.http.post("/__sandbox/faults", json=values)
-        assert response.status_code == 200, response.text
+FAST = fast_policy(backoff_max_s=0.004, breaker_failure_threshold=3)
 
 
 @pytest.fixture
@@ -110,52 +61,58 @@ def app(firm: Firm) -> Starlette:
 
 
 @pytest.fixture
-async def control(app: Starlette) -> AsyncIterator[Control]:
-    plane = Control(app)
+async def control(app: Starlette) -> AsyncIterator[SandboxControl]:
+    plane = SandboxControl(app, BASE)
     yield plane
-    await plane.http.aclose()
+    await plane.aclose()
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def sleeps() -> RecordedSleeps:
+    return RecordedSleeps()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
-def make(
-    app: Starlette | httpx.AsyncBaseTransport,
-    sleeps: Sleeps,
-    clock: Clock,
-    *,
-    secret: str = NETSUITE_CLIENT_SECRET,
-    policy: ResiliencePolicy = FAST,
-    page_size: int = 1000,
-) -> NetSuiteAdapter:
-    transport = app if isinstance(app, httpx.AsyncBaseTransport) else httpx.ASGITransport(app=app)
-    return NetSuiteAdapter(
-        base_url=BASE,
-        account_id=NETSUITE_ACCOUNT_ID,
-        client_id=NETSUITE_CLIENT_ID,
-        client_secret=secret,
-        policy=policy,
-        transport=transport,
-        sleep=sleeps,
-        rng=random.Random(7),
-        clock=clock,
-        page_size=page_size,
-    )
+AdapterFactory = Callable[..., NetSuiteAdapter]
 
 
 @pytest.fixture
-async def erp(app: Starlette, sleeps: Sleeps, clock: Clock) -> AsyncIterator[NetSuiteAdapter]:
-    adapter = make(app, sleeps, clock)
+async def make(
+    app: Starlette, sleeps: RecordedSleeps, clock: FakeClock
+) -> AsyncIterator[AdapterFactory]:
+    def build(
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        secret: str = NETSUITE_CLIENT_SECRET,
+        policy: ResiliencePolicy = FAST,
+        page_size: int = 1000,
+    ) -> NetSuiteAdapter:
+        return NetSuiteAdapter(
+            base_url=BASE,
+            account_id=NETSUITE_ACCOUNT_ID,
+            client_id=NETSUITE_CLIENT_ID,
+            client_secret=secret,
+            policy=policy,
+            transport=transport or httpx.ASGITransport(app=app),
+            sleep=sleeps,
+            rng=random.Random(7),
+            clock=clock,
+            page_size=page_size,
+        )
+
+    async with closing_factory(build) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def erp(make: AdapterFactory) -> NetSuiteAdapter:
+    adapter = make()
     await adapter.list_legal_entities()  # token + reference data, so counts below are exact
-    yield adapter
-    await adapter.aclose()
+    return adapter
 
 
 def breaker(adapter: NetSuiteAdapter) -> BreakerState:
@@ -211,45 +168,42 @@ async def test_customers_by_key_and_by_id_map_the_customer_master(
 
 
 async def test_batch_reads_of_nothing_or_of_bogus_ids_make_no_call(
-    erp: NetSuiteAdapter, control: Control
+    erp: NetSuiteAdapter, control: SandboxControl
 ) -> None:
     await control.reset_calls()
     assert await erp.get_customers([RecordId("x'; DROP"), RecordId("")]) == []
     assert await erp.get_invoices([]) == []
     assert await erp.get_customers_by_key([]) == []
-    assert await control.total() == 0
+    assert await control.calls() == 0
 
 
 async def test_get_invoices_of_500_ids_is_three_calls(
-    erp: NetSuiteAdapter, control: Control, firm: Firm
+    erp: NetSuiteAdapter, control: SandboxControl, firm: Firm
 ) -> None:
     ids = (await invoice_ids(erp, firm))[:500]
     await control.reset_calls()
     invoices = await erp.get_invoices(ids)
     assert len(invoices) == 500
     lines = sum(len(invoice.lines) for invoice in invoices)
-    assert await control.calls() == {SUITEQL: 1 + math.ceil(lines / 1000)}
+    assert await control.by_endpoint() == {SUITEQL: 1 + math.ceil(lines / 1000)}
     assert 1 + math.ceil(lines / 1000) == 3
 
 
 async def test_suiteql_pages_are_followed_across_page_boundaries(
-    app: Starlette, sleeps: Sleeps, clock: Clock, control: Control, firm: Firm
+    make: AdapterFactory, control: SandboxControl, firm: Firm
 ) -> None:
-    adapter = make(app, sleeps, clock, page_size=7)
-    try:
-        sources = [*firm.customers, *firm.duplicate_customers]
-        await adapter.list_legal_entities()
-        await control.reset_calls()
-        customers = await adapter.get_customers_by_key([CustomerKey(c.key) for c in sources])
-        assert len(customers) == len(sources)
-        assert len({c.id for c in customers}) == len(sources)
-        assert await control.calls() == {SUITEQL: math.ceil(len(sources) / 7)}
-    finally:
-        await adapter.aclose()
+    adapter = make(page_size=7)
+    sources = [*firm.customers, *firm.duplicate_customers]
+    await adapter.list_legal_entities()
+    await control.reset_calls()
+    customers = await adapter.get_customers_by_key([CustomerKey(c.key) for c in sources])
+    assert len(customers) == len(sources)
+    assert len({c.id for c in customers}) == len(sources)
+    assert await control.by_endpoint() == {SUITEQL: math.ceil(len(sources) / 7)}
 
 
 async def test_more_ids_than_one_in_list_are_chunked(
-    erp: NetSuiteAdapter, control: Control, firm: Firm
+    erp: NetSuiteAdapter, control: SandboxControl, firm: Firm
 ) -> None:
     real = await invoice_ids(erp, firm)
     ids = real[:300] + [RecordId(str(n)) for n in range(1, 1201)]
@@ -258,7 +212,7 @@ async def test_more_ids_than_one_in_list_are_chunked(
     assert {i.id for i in found} == set(real[:300])
     lines = sum(len(invoice.lines) for invoice in found)
     # two header chunks (1000 + 500 ids), then the lines of what was found, 1000 rows a page
-    assert (await control.calls())[SUITEQL] == 2 + math.ceil(lines / 1000)
+    assert (await control.by_endpoint())[SUITEQL] == 2 + math.ceil(lines / 1000)
 
 
 async def test_invoices_by_engagement_carry_lines_sources_and_statuses(
@@ -317,7 +271,7 @@ async def test_erp_projects_and_billing_schedules_by_engagement(
 
 
 async def test_upsert_customer_creates_then_updates_one_record(
-    erp: NetSuiteAdapter, control: Control
+    erp: NetSuiteAdapter, control: SandboxControl
 ) -> None:
     us = next(e for e in await erp.list_legal_entities() if e.code == "US")
     command = CustomerUpsert(
@@ -340,7 +294,7 @@ async def test_upsert_customer_creates_then_updates_one_record(
     assert updated.name == "Zephyr Lab"
     assert updated.modified_at is not None and created.modified_at is not None
     assert updated.modified_at > created.modified_at
-    assert await control.calls() == {
+    assert await control.by_endpoint() == {
         "PUT /services/rest/record/v1/customer/eid:CUST-9001": 1,
         SUITEQL: 1,
     }
@@ -402,14 +356,14 @@ async def test_create_erp_project_reads_back_the_job_with_its_dimensions(
 
 
 async def test_replayed_project_command_creates_nothing(
-    erp: NetSuiteAdapter, firm: Firm, control: Control
+    erp: NetSuiteAdapter, firm: Firm, control: SandboxControl
 ) -> None:
     command = await _project_command(erp, firm)
     first = await erp.create_erp_project(command)
     await control.reset_calls()
     again = await erp.create_erp_project(command)
     assert again.id == first.id
-    calls = await control.calls()
+    calls = await control.by_endpoint()
     assert calls["POST /services/rest/record/v1/job"] == 1  # the sandbox replayed the key
     assert len(await erp.get_erp_projects_by_engagement([command.engagement_key])) == 1
 
@@ -570,17 +524,12 @@ async def test_record_payment_for_an_unknown_invoice_is_not_found(
 # --- auth -----------------------------------------------------------------------
 
 
-async def test_wrong_client_secret_is_auth_failed(
-    app: Starlette, sleeps: Sleeps, clock: Clock
-) -> None:
-    adapter = make(app, sleeps, clock, secret="wrong")
-    try:
-        with pytest.raises(AuthFailed) as caught:
-            await adapter.list_legal_entities()
-        assert caught.value.vendor_code == "invalid_client"
-        assert breaker(adapter) is BreakerState.CLOSED
-    finally:
-        await adapter.aclose()
+async def test_wrong_client_secret_is_auth_failed(make: AdapterFactory) -> None:
+    adapter = make(secret="wrong")
+    with pytest.raises(AuthFailed) as caught:
+        await adapter.list_legal_entities()
+    assert caught.value.vendor_code == "invalid_client"
+    assert breaker(adapter) is BreakerState.CLOSED
 
 
 class AuthTap(httpx.AsyncBaseTransport):
@@ -598,47 +547,44 @@ class AuthTap(httpx.AsyncBaseTransport):
 
 
 async def test_a_revoked_token_is_replaced_once_transparently(
-    app: Starlette, sleeps: Sleeps, clock: Clock, control: Control
+    make: AdapterFactory, app: Starlette, control: SandboxControl
 ) -> None:
     tap = AuthTap(httpx.ASGITransport(app=app))
-    adapter = make(tap, sleeps, clock)
-    try:
-        await adapter.list_legal_entities()
-        assert tap.token is not None
-        revoked = await control.http.post(
-            "/services/rest/auth/oauth2/v1/revoke",
-            data={
-                "token": tap.token,
-                "client_id": NETSUITE_CLIENT_ID,
-                "client_secret": NETSUITE_CLIENT_SECRET,
-            },
-        )
-        assert revoked.status_code == 200
-        first_token = tap.token
-        await control.reset_calls()
-        assert len(await adapter.get_customers_by_key([CustomerKey("CUST-0001")])) == 1
-        assert await control.calls() == {SUITEQL: 2, TOKEN: 1}  # 401, new token, retry
-        assert tap.token != first_token
-    finally:
-        await adapter.aclose()
+    adapter = make(transport=tap)
+    await adapter.list_legal_entities()
+    assert tap.token is not None
+    revoked = await control.http.post(
+        "/services/rest/auth/oauth2/v1/revoke",
+        data={
+            "token": tap.token,
+            "client_id": NETSUITE_CLIENT_ID,
+            "client_secret": NETSUITE_CLIENT_SECRET,
+        },
+    )
+    assert revoked.status_code == 200
+    first_token = tap.token
+    await control.reset_calls()
+    assert len(await adapter.get_customers_by_key([CustomerKey("CUST-0001")])) == 1
+    assert await control.by_endpoint() == {SUITEQL: 2, TOKEN: 1}  # 401, new token, retry
+    assert tap.token != first_token
 
 
 async def test_token_is_renewed_before_it_expires(
-    erp: NetSuiteAdapter, control: Control, clock: Clock
+    erp: NetSuiteAdapter, control: SandboxControl, clock: FakeClock
 ) -> None:
     await control.reset_calls()
     await erp.get_customers_by_key([CustomerKey("CUST-0001")])
-    assert TOKEN not in await control.calls()
+    assert TOKEN not in await control.by_endpoint()
     clock.now += 3600 - 30
     await erp.get_customers_by_key([CustomerKey("CUST-0001")])
-    assert (await control.calls())[TOKEN] == 1
+    assert (await control.by_endpoint())[TOKEN] == 1
 
 
 # --- resilience -------------------------------------------------------------------
 
 
 async def test_throttling_is_retried_with_jittered_backoff_then_surfaces(
-    erp: NetSuiteAdapter, control: Control, sleeps: Sleeps
+    erp: NetSuiteAdapter, control: SandboxControl, sleeps: RecordedSleeps
 ) -> None:
     await control.faults(rate_limit_rate=1)
     await control.reset_calls()
@@ -646,7 +592,7 @@ async def test_throttling_is_retried_with_jittered_backoff_then_surfaces(
         await erp.get_customers_by_key([CustomerKey("CUST-0001")])
     assert caught.value.status == 429
     assert caught.value.vendor_code == "CONCURRENCY_LIMIT_EXCEEDED"
-    assert await control.calls() == {SUITEQL: FAST.max_attempts}
+    assert await control.by_endpoint() == {SUITEQL: FAST.max_attempts}
     assert len(sleeps.delays) == FAST.max_attempts - 1
     assert all(0 <= d <= FAST.backoff_max_s for d in sleeps.delays)
 
@@ -666,72 +612,66 @@ class RetryAfterProxy(httpx.AsyncBaseTransport):
 
 
 async def test_retry_after_is_honoured_when_present(
-    app: Starlette, sleeps: Sleeps, clock: Clock, control: Control
+    make: AdapterFactory, app: Starlette, sleeps: RecordedSleeps, control: SandboxControl
 ) -> None:
-    adapter = make(RetryAfterProxy(httpx.ASGITransport(app=app), "3"), sleeps, clock)
-    try:
-        await adapter.list_legal_entities()
-        await control.faults(rate_limit_rate=1)
-        sleeps.hook = lambda: control.faults(rate_limit_rate=0)
-        customers = await adapter.get_customers_by_key([CustomerKey("CUST-0001")])
-        assert len(customers) == 1
-        assert sleeps.delays == [3.0]
-    finally:
-        await adapter.aclose()
+    adapter = make(transport=RetryAfterProxy(httpx.ASGITransport(app=app), "3"))
+    await adapter.list_legal_entities()
+    await control.faults(rate_limit_rate=1)
+    sleeps.hook = lambda: control.faults(rate_limit_rate=0)
+    customers = await adapter.get_customers_by_key([CustomerKey("CUST-0001")])
+    assert len(customers) == 1
+    assert sleeps.delays == [3.0]
 
 
 async def test_server_errors_are_retried_then_surface_as_unavailable(
-    erp: NetSuiteAdapter, control: Control
+    erp: NetSuiteAdapter, control: SandboxControl
 ) -> None:
     await control.faults(error_rate=1)
     await control.reset_calls()
     with pytest.raises(UpstreamUnavailable) as caught:
         await erp.get_invoices([RecordId("90001")])
     assert caught.value.status in (500, 503)
-    assert await control.calls() == {SUITEQL: FAST.max_attempts}
+    assert await control.by_endpoint() == {SUITEQL: FAST.max_attempts}
 
 
 async def test_one_server_error_then_success(
-    erp: NetSuiteAdapter, control: Control, sleeps: Sleeps
+    erp: NetSuiteAdapter, control: SandboxControl, sleeps: RecordedSleeps
 ) -> None:
     await control.faults(error_rate=1)
     sleeps.hook = lambda: control.faults(error_rate=0)
     await control.reset_calls()
     assert len(await erp.get_invoices([RecordId("90001")])) == 1
-    assert await control.calls() == {SUITEQL: 3}  # failed header query, header, lines
+    assert await control.by_endpoint() == {SUITEQL: 3}  # failed header query, header, lines
     assert len(sleeps.delays) == 1
 
 
 async def test_idempotent_create_is_retried_after_a_server_error_without_duplicates(
-    erp: NetSuiteAdapter, control: Control, sleeps: Sleeps, firm: Firm
+    erp: NetSuiteAdapter, control: SandboxControl, sleeps: RecordedSleeps, firm: Firm
 ) -> None:
     command = await _project_command(erp, firm)
     await control.faults(error_rate=1)
     sleeps.hook = lambda: control.faults(error_rate=0)
     await control.reset_calls()
     project = await erp.create_erp_project(command)
-    assert (await control.calls())["POST /services/rest/record/v1/job"] == 2
+    assert (await control.by_endpoint())["POST /services/rest/record/v1/job"] == 2
     assert await erp.get_erp_projects_by_engagement([command.engagement_key]) == [project]
 
 
 async def test_a_failed_token_request_is_not_retried(
-    app: Starlette, sleeps: Sleeps, clock: Clock, control: Control
+    make: AdapterFactory, sleeps: RecordedSleeps, control: SandboxControl
 ) -> None:
-    adapter = make(app, sleeps, clock)
-    try:
-        await control.faults(error_rate=1)
-        with pytest.raises(UpstreamUnavailable):
-            await adapter.list_legal_entities()
-        assert await control.calls() == {TOKEN: 1}  # a POST without idempotency: one try
-        assert sleeps.delays == []
-        await control.faults(error_rate=0)
-        assert len(await adapter.list_legal_entities()) == 3
-    finally:
-        await adapter.aclose()
+    adapter = make()
+    await control.faults(error_rate=1)
+    with pytest.raises(UpstreamUnavailable):
+        await adapter.list_legal_entities()
+    assert await control.by_endpoint() == {TOKEN: 1}  # a POST without idempotency: one try
+    assert sleeps.delays == []
+    await control.faults(error_rate=0)
+    assert len(await adapter.list_legal_entities()) == 3
 
 
 async def test_breaker_opens_after_failures_and_refuses_without_calling(
-    app: Starlette, sleeps: Sleeps, clock: Clock, control: Control
+    make: AdapterFactory, clock: FakeClock, control: SandboxControl
 ) -> None:
     policy = ResiliencePolicy(
         max_attempts=1,
@@ -739,29 +679,26 @@ async def test_breaker_opens_after_failures_and_refuses_without_calling(
         breaker_failure_threshold=3,
         breaker_reset_timeout_s=10.0,
     )
-    adapter = make(app, sleeps, clock, policy=policy)
-    try:
-        await adapter.list_legal_entities()
-        await control.faults(error_rate=1)
-        for _ in range(3):
-            with pytest.raises(UpstreamUnavailable):
-                await adapter.get_customers_by_key([CustomerKey("CUST-0001")])
-        assert breaker(adapter) is BreakerState.OPEN
-        before = await control.total()
-        with pytest.raises(CircuitOpen):
+    adapter = make(policy=policy)
+    await adapter.list_legal_entities()
+    await control.faults(error_rate=1)
+    for _ in range(3):
+        with pytest.raises(UpstreamUnavailable):
             await adapter.get_customers_by_key([CustomerKey("CUST-0001")])
-        assert await control.total() == before
-        health = await adapter.health()
-        assert (health.ok, health.breaker) == (False, BreakerState.OPEN)
-        assert await control.total() == before
+    assert breaker(adapter) is BreakerState.OPEN
+    before = await control.calls()
+    with pytest.raises(CircuitOpen):
+        await adapter.get_customers_by_key([CustomerKey("CUST-0001")])
+    assert await control.calls() == before
+    health = await adapter.health()
+    assert (health.ok, health.breaker) == (False, BreakerState.OPEN)
+    assert await control.calls() == before
 
-        await control.faults(error_rate=0)
-        clock.now += 10.0
-        assert breaker(adapter) is BreakerState.HALF_OPEN
-        assert len(await adapter.get_customers_by_key([CustomerKey("CUST-0001")])) == 1
-        assert breaker(adapter) is BreakerState.CLOSED
-    finally:
-        await adapter.aclose()
+    await control.faults(error_rate=0)
+    clock.now += 10.0
+    assert breaker(adapter) is BreakerState.HALF_OPEN
+    assert len(await adapter.get_customers_by_key([CustomerKey("CUST-0001")])) == 1
+    assert breaker(adapter) is BreakerState.CLOSED
 
 
 async def test_health_is_ok_with_latency_when_the_sandbox_answers(erp: NetSuiteAdapter) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from adapters.jsonwire import encode
 from adapters.resilience import ResiliencePolicy
 from adapters.salesforce import OpportunityUpsert, SalesforceAdapter, mapping
 from adapters.salesforce.errors import is_throttled, translate_error
@@ -33,87 +34,57 @@ from domain.ports import CRM
 from sandboxes.firm import Firm
 from sandboxes.salesforce import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, create_app
 from sandboxes.salesforce.ids import to_18
+from tests.support import (
+    FakeClock,
+    FakeWallClock,
+    RecordedSleeps,
+    SandboxControl,
+    closing_factory,
+    fast_policy,
+)
 
 BASE = "http://sf.test"
 API = "/services/data/v60.0"
 QUERY = f"GET {API}/query"
 TOKEN = "POST /services/oauth2/token"
-FAST = ResiliencePolicy(
-    timeout_s=2.0,
-    max_attempts=3,
-    backoff_base_s=0.001,
-    breaker_failure_threshold=5,
-    breaker_reset_timeout_s=10.0,
-)
+FAST = fast_policy(timeout_s=2.0)
 MISSING_ID = RecordId(to_18("0065j00000ZZZZZ"))  # well-formed, never minted
 
 
-class WallClock:
-    """The sandbox's clock (token and cursor expiry, write stamps)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Monotonic:
-    """The adapter's breaker clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sleeps:
-    """Records the delays VendorClient asks for instead of waiting; may run a hook."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-        self.hook: Callable[[], Awaitable[None]] | None = None
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        if self.hook is not None:
-            await self.hook()
+@pytest.fixture
+def wall() -> FakeWallClock:
+    return FakeWallClock()
 
 
 @pytest.fixture
-def wall() -> WallClock:
-    return WallClock()
-
-
-@pytest.fixture
-def app(firm: Firm, wall: WallClock) -> Starlette:
+def app(firm: Firm, wall: FakeWallClock) -> Starlette:
     return create_app(firm, clock=wall)
 
 
 @pytest.fixture
-async def control(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """Raw access: the control plane, plus a vendor session for arranging data."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": SALESFORCE_CLIENT_ID,
-            "client_secret": SALESFORCE_CLIENT_SECRET,
-        }
-        token = (await client.post("/services/oauth2/token", data=form)).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        await client.post("/__sandbox/calls/reset")
-        yield client
+async def control(app: Starlette) -> AsyncIterator[SandboxControl]:
+    """The control plane; its `http` is also a vendor session for arranging data."""
+    plane = SandboxControl(app, BASE)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": SALESFORCE_CLIENT_ID,
+        "client_secret": SALESFORCE_CLIENT_SECRET,
+    }
+    token = (await plane.http.post("/services/oauth2/token", data=form)).json()["access_token"]
+    plane.http.headers["Authorization"] = f"Bearer {token}"
+    await plane.reset_calls()
+    yield plane
+    await plane.aclose()
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def sleeps() -> RecordedSleeps:
+    return RecordedSleeps()
 
 
 @pytest.fixture
-def monotonic() -> Monotonic:
-    return Monotonic()
+def monotonic() -> FakeClock:
+    return FakeClock()
 
 
 AdapterFactory = Callable[..., SalesforceAdapter]
@@ -121,10 +92,8 @@ AdapterFactory = Callable[..., SalesforceAdapter]
 
 @pytest.fixture
 async def make(
-    app: Starlette, sleeps: Sleeps, monotonic: Monotonic
+    app: Starlette, sleeps: RecordedSleeps, monotonic: FakeClock
 ) -> AsyncIterator[AdapterFactory]:
-    made: list[SalesforceAdapter] = []
-
     def build(**overrides: Any) -> SalesforceAdapter:
         options: dict[str, Any] = {
             "base_url": BASE,
@@ -137,13 +106,10 @@ async def make(
             "clock": monotonic,
             **overrides,
         }
-        adapter = SalesforceAdapter(**options)
-        made.append(adapter)
-        return adapter
+        return SalesforceAdapter(**options)
 
-    yield build
-    for adapter in made:
-        await adapter.aclose()
+    async with closing_factory(build) as factory:
+        yield factory
 
 
 @pytest.fixture
@@ -151,22 +117,14 @@ def crm(make: AdapterFactory) -> SalesforceAdapter:
     return make()
 
 
-async def calls(control: httpx.AsyncClient) -> dict[str, int]:
-    counted: dict[str, int] = (await control.get("/__sandbox/calls")).json()["by_endpoint"]
-    return counted
-
-
-async def faults(control: httpx.AsyncClient, **values: float) -> None:
-    response = await control.post("/__sandbox/faults", json=values)
-    assert response.status_code == 200, response.text
-
-
 def breaker_state(crm: SalesforceAdapter) -> BreakerState:
     return crm.breaker_state  # read through a call, so mypy does not narrow it between reads
 
 
-async def seeded_ids(control: httpx.AsyncClient) -> list[RecordId]:
-    result = (await control.get(f"{API}/query", params={"q": "SELECT Id FROM Opportunity"})).json()
+async def seeded_ids(control: SandboxControl) -> list[RecordId]:
+    result = (
+        await control.http.get(f"{API}/query", params={"q": "SELECT Id FROM Opportunity"})
+    ).json()
     return [RecordId(r["Id"]) for r in result["records"]]
 
 
@@ -179,11 +137,11 @@ def test_the_adapter_is_a_crm_port(crm: SalesforceAdapter) -> None:
 
 
 async def test_health_probes_the_limits_endpoint(
-    crm: SalesforceAdapter, control: httpx.AsyncClient
+    crm: SalesforceAdapter, control: SandboxControl
 ) -> None:
     health = await crm.health()
     assert (health.system, health.ok, health.breaker) == ("salesforce", True, BreakerState.CLOSED)
-    assert await calls(control) == {TOKEN: 1, f"GET {API}/limits": 1}
+    assert await control.by_endpoint() == {TOKEN: 1, f"GET {API}/limits": 1}
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -213,13 +171,13 @@ async def test_opportunities_map_to_the_canonical_model(crm: SalesforceAdapter, 
 
 
 async def test_list_follows_next_records_url_across_pages(
-    make: AdapterFactory, control: httpx.AsyncClient, firm: Firm
+    make: AdapterFactory, control: SandboxControl, firm: Firm
 ) -> None:
     crm = make(batch_size=200)
     everything = await crm.list_opportunities()
     assert len(everything) == len(firm.opportunities) > 200
     assert len({o.id for o in everything}) == len(everything)
-    counted = await calls(control)
+    counted = await control.by_endpoint()
     pages = {k: v for k, v in counted.items() if k.startswith(f"GET {API}/query/")}
     assert counted[QUERY] == 1 and sum(pages.values()) == 1
 
@@ -238,7 +196,7 @@ async def test_soql_literals_are_escaped(crm: SalesforceAdapter, firm: Firm) -> 
 
 
 async def test_get_many_keeps_request_order_and_skips_missing_or_malformed(
-    crm: SalesforceAdapter, control: httpx.AsyncClient
+    crm: SalesforceAdapter, control: SandboxControl
 ) -> None:
     a, b = (await seeded_ids(control))[:2]
     found = await crm.get_opportunities([b, MISSING_ID, RecordId("not-an-id"), a, RecordId(a[:15])])
@@ -246,7 +204,7 @@ async def test_get_many_keeps_request_order_and_skips_missing_or_malformed(
 
 
 async def test_get_many_of_500_ids_is_three_queries(
-    make: AdapterFactory, control: httpx.AsyncClient
+    make: AdapterFactory, control: SandboxControl
 ) -> None:
     extra = [
         {"attributes": {"type": "Opportunity"}, "Name": f"Bulk {n}", "StageName": "Prospecting",
@@ -254,17 +212,17 @@ async def test_get_many_of_500_ids_is_three_queries(
         for n in range(250)
     ]  # fmt: skip
     for start in (0, 200):
-        created = await control.post(
+        created = await control.http.post(
             f"{API}/composite/sobjects", json={"records": extra[start : start + 200]}
         )
         assert all(r["success"] for r in created.json())
     ids = await seeded_ids(control)
     assert len(ids) == 500
-    await control.post("/__sandbox/calls/reset")
+    await control.reset_calls()
     crm = make()
     found = await crm.get_opportunities(ids)
     assert {o.id for o in found} == set(ids)
-    assert await calls(control) == {TOKEN: 1, QUERY: 3}
+    assert await control.by_endpoint() == {TOKEN: 1, QUERY: 3}
 
 
 async def test_get_accounts(crm: SalesforceAdapter, firm: Firm) -> None:
@@ -291,19 +249,19 @@ async def test_single_read_of_an_unknown_id_is_not_found(crm: SalesforceAdapter)
 
 
 async def test_batch_reads_of_nothing_make_no_calls(
-    crm: SalesforceAdapter, control: httpx.AsyncClient
+    crm: SalesforceAdapter, control: SandboxControl
 ) -> None:
     assert await crm.get_opportunities([]) == []
     assert await crm.get_accounts([RecordId("garbage")]) == []
     assert await crm.get_opportunities_by_engagement([]) == []
-    assert await calls(control) == {}
+    assert await control.by_endpoint() == {}
 
 
 # -- writes -----------------------------------------------------------------------------------
 
 
 async def test_update_patches_then_reads_back_with_a_later_modstamp(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, firm: Firm, wall: WallClock
+    crm: SalesforceAdapter, control: SandboxControl, firm: Firm, wall: FakeWallClock
 ) -> None:
     source = next(o for o in firm.opportunities if o.stage == "Negotiation/Review")
     [before] = await crm.get_opportunities_by_engagement([EngagementKey(source.engagement_key)])
@@ -316,7 +274,7 @@ async def test_update_patches_then_reads_back_with_a_later_modstamp(
     assert after.amount == before.amount
     assert before.modified_at is not None and after.modified_at is not None
     assert after.modified_at > before.modified_at
-    assert (await calls(control))[f"PATCH {API}/sobjects/Opportunity/{before.id}"] == 1
+    assert (await control.by_endpoint())[f"PATCH {API}/sobjects/Opportunity/{before.id}"] == 1
 
 
 async def test_update_of_an_unknown_record_is_not_found_with_the_vendor_words(
@@ -330,7 +288,7 @@ async def test_update_of_an_unknown_record_is_not_found_with_the_vendor_words(
 
 
 async def test_vendor_refusal_is_upstream_rejected_and_not_retried(
-    crm: SalesforceAdapter, control: httpx.AsyncClient
+    crm: SalesforceAdapter, control: SandboxControl
 ) -> None:
     opp_id = (await seeded_ids(control))[0]
     with pytest.raises(UpstreamRejected) as caught:
@@ -339,11 +297,11 @@ async def test_vendor_refusal_is_upstream_rejected_and_not_retried(
     assert not isinstance(error, NotFound)
     assert (error.status, error.vendor_code) == (400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
     assert error.vendor_message == "Stage: bad value for restricted picklist field: Won-ish"
-    assert (await calls(control))[f"PATCH {API}/sobjects/Opportunity/{opp_id}"] == 1
+    assert (await control.by_endpoint())[f"PATCH {API}/sobjects/Opportunity/{opp_id}"] == 1
 
 
 async def test_upsert_creates_once_and_a_replay_creates_nothing(
-    crm: SalesforceAdapter, control: httpx.AsyncClient
+    crm: SalesforceAdapter, control: SandboxControl
 ) -> None:
     key = EngagementKey("ENG-2026-88888")
     fields = OpportunityUpsert(
@@ -360,7 +318,7 @@ async def test_upsert_creates_once_and_a_replay_creates_nothing(
     assert first.amount == Money.of("50000.25", "EUR")
     assert first.billing_model is BillingModel.FIXED_FEE
     assert len(await crm.get_opportunities_by_engagement([key])) == 1
-    count = await control.get(
+    count = await control.http.get(
         f"{API}/query",
         params={"q": f"SELECT COUNT() FROM Opportunity WHERE Engagement_Key__c = '{key}'"},
     )
@@ -368,13 +326,13 @@ async def test_upsert_creates_once_and_a_replay_creates_nothing(
 
 
 async def test_upsert_is_retried_after_a_server_error_without_duplicates(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, sleeps: Sleeps
+    crm: SalesforceAdapter, control: SandboxControl, sleeps: RecordedSleeps
 ) -> None:
     await crm.health()  # session first, so only the upsert meets the fault
-    await faults(control, error_rate=1)
+    await control.faults(error_rate=1)
 
     async def clear() -> None:
-        await faults(control, error_rate=0)
+        await control.faults(error_rate=0)
 
     sleeps.hook = clear
     key = EngagementKey("ENG-2026-88889")
@@ -383,7 +341,7 @@ async def test_upsert_is_retried_after_a_server_error_without_duplicates(
     )
     assert created.engagement_key == key
     upserts = f"PATCH {API}/sobjects/Opportunity/Engagement_Key__c/{key}"
-    assert (await calls(control))[upserts] == 2
+    assert (await control.by_endpoint())[upserts] == 2
     assert len(await crm.get_opportunities_by_engagement([key])) == 1
 
 
@@ -391,7 +349,7 @@ async def test_upsert_is_retried_after_a_server_error_without_duplicates(
 
 
 async def test_wrong_client_secret_is_auth_failed(
-    make: AdapterFactory, control: httpx.AsyncClient
+    make: AdapterFactory, control: SandboxControl
 ) -> None:
     crm = make(client_secret="wrong")
     with pytest.raises(AuthFailed) as caught:
@@ -400,16 +358,16 @@ async def test_wrong_client_secret_is_auth_failed(
     assert (error.system, error.status, error.vendor_code) == ("salesforce", 400, "invalid_client")
     assert error.vendor_message == "invalid client credentials"
     assert crm.breaker_state is BreakerState.CLOSED
-    assert await calls(control) == {TOKEN: 1}
+    assert await control.by_endpoint() == {TOKEN: 1}
 
 
 async def test_an_expired_session_is_renewed_once(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, wall: WallClock, firm: Firm
+    crm: SalesforceAdapter, control: SandboxControl, wall: FakeWallClock, firm: Firm
 ) -> None:
     await crm.health()
     wall.now += timedelta(hours=2, seconds=1)
     assert len(await crm.list_opportunities(stage="Closed Won")) > 0
-    counted = await calls(control)
+    counted = await control.by_endpoint()
     assert counted[TOKEN] == 2
     assert counted[QUERY] == 2  # the refused call and its replay with the new token
 
@@ -418,16 +376,16 @@ async def test_an_expired_session_is_renewed_once(
 
 
 async def test_throttle_is_retried_with_backoff_then_surfaced(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, sleeps: Sleeps
+    crm: SalesforceAdapter, control: SandboxControl, sleeps: RecordedSleeps
 ) -> None:
     await crm.health()
-    await faults(control, rate_limit_rate=1)
+    await control.faults(rate_limit_rate=1)
     with pytest.raises(UpstreamUnavailable) as caught:
         await crm.list_opportunities()
     error = caught.value
     assert (error.status, error.vendor_code) == (403, "REQUEST_LIMIT_EXCEEDED")
     assert error.vendor_message == "TotalRequests Limit exceeded."
-    assert (await calls(control))[QUERY] == FAST.max_attempts
+    assert (await control.by_endpoint())[QUERY] == FAST.max_attempts
     # Salesforce sends no Retry-After: the waits are the policy's jittered backoff.
     rng = random.Random(7)
     assert sleeps.delays == [FAST.backoff(n, rng) for n in range(1, FAST.max_attempts)]
@@ -445,45 +403,45 @@ async def test_exhausted_daily_allocation_surfaces_as_unavailable(
 
 
 async def test_server_errors_are_retried_then_surfaced(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, sleeps: Sleeps
+    crm: SalesforceAdapter, control: SandboxControl, sleeps: RecordedSleeps
 ) -> None:
     await crm.health()
-    await faults(control, error_rate=1)
+    await control.faults(error_rate=1)
     with pytest.raises(UpstreamUnavailable) as caught:
         await crm.get_opportunities([MISSING_ID])
     assert caught.value.vendor_code in {"SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION"}
     assert caught.value.status in {500, 503}
-    assert (await calls(control))[QUERY] == FAST.max_attempts
+    assert (await control.by_endpoint())[QUERY] == FAST.max_attempts
     assert len(sleeps.delays) == FAST.max_attempts - 1
 
 
 async def test_a_read_succeeds_after_one_server_error(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, sleeps: Sleeps, firm: Firm
+    crm: SalesforceAdapter, control: SandboxControl, sleeps: RecordedSleeps, firm: Firm
 ) -> None:
     await crm.health()
-    await faults(control, error_rate=1)
+    await control.faults(error_rate=1)
 
     async def clear() -> None:
-        await faults(control, error_rate=0)
+        await control.faults(error_rate=0)
 
     sleeps.hook = clear
     assert len(await crm.list_opportunities()) == len(firm.opportunities)
-    assert (await calls(control))[QUERY] == 2
+    assert (await control.by_endpoint())[QUERY] == 2
     assert len(sleeps.delays) == 1
 
 
 async def test_the_login_post_is_not_retried(
-    crm: SalesforceAdapter, control: httpx.AsyncClient, sleeps: Sleeps
+    crm: SalesforceAdapter, control: SandboxControl, sleeps: RecordedSleeps
 ) -> None:
-    await faults(control, error_rate=1)
+    await control.faults(error_rate=1)
     with pytest.raises(UpstreamUnavailable):
         await crm.list_opportunities()
-    assert await calls(control) == {TOKEN: 1}
+    assert await control.by_endpoint() == {TOKEN: 1}
     assert sleeps.delays == []
 
 
 async def test_breaker_opens_after_failures_and_half_opens_after_the_timeout(
-    make: AdapterFactory, control: httpx.AsyncClient, monotonic: Monotonic
+    make: AdapterFactory, control: SandboxControl, monotonic: FakeClock
 ) -> None:
     policy = ResiliencePolicy(
         max_attempts=1, backoff_base_s=0.001, breaker_failure_threshold=2,
@@ -491,18 +449,18 @@ async def test_breaker_opens_after_failures_and_half_opens_after_the_timeout(
     )  # fmt: skip
     crm = make(policy=policy)
     await crm.health()
-    await faults(control, error_rate=1)
+    await control.faults(error_rate=1)
     for _ in range(2):
         with pytest.raises(UpstreamUnavailable):
             await crm.list_opportunities()
     assert crm.breaker_state is BreakerState.OPEN
-    before = await calls(control)
+    before = await control.by_endpoint()
     with pytest.raises(CircuitOpen):
         await crm.list_opportunities()
     health = await crm.health()
     assert (health.ok, health.breaker) == (False, BreakerState.OPEN)
-    assert await calls(control) == before  # nothing reached the sandbox
-    await faults(control, error_rate=0)
+    assert await control.by_endpoint() == before  # nothing reached the sandbox
+    await control.faults(error_rate=0)
     monotonic.now += 10.0
     assert breaker_state(crm) is BreakerState.HALF_OPEN
     assert len(await crm.list_opportunities(stage="Closed Lost")) > 0
@@ -512,13 +470,13 @@ async def test_breaker_opens_after_failures_and_half_opens_after_the_timeout(
 # -- error translation ------------------------------------------------------------------------
 
 
-async def test_only_the_limit_403_is_retryable(control: httpx.AsyncClient) -> None:
-    user = (await control.get(f"{API}/query", params={"q": "SELECT Id FROM User LIMIT 1"})).json()[
-        "records"
-    ][0]["Id"]
-    refused = await control.patch(f"{API}/sobjects/User/{user}", json={"FirstName": "Eve"})
-    await faults(control, rate_limit_rate=1)
-    throttled = await control.get(f"{API}/limits")
+async def test_only_the_limit_403_is_retryable(control: SandboxControl) -> None:
+    user = (
+        await control.http.get(f"{API}/query", params={"q": "SELECT Id FROM User LIMIT 1"})
+    ).json()["records"][0]["Id"]
+    refused = await control.http.patch(f"{API}/sobjects/User/{user}", json={"FirstName": "Eve"})
+    await control.faults(rate_limit_rate=1)
+    throttled = await control.http.get(f"{API}/limits")
     assert refused.status_code == throttled.status_code == 403
     assert not is_throttled(refused)
     assert is_throttled(throttled)
@@ -539,7 +497,7 @@ def test_unmappable_records_raise_mapping_failed() -> None:
 
 
 def test_write_bodies_carry_exact_decimal_numbers() -> None:
-    body = mapping.dumps(
+    body = encode(
         mapping.update_body(OpportunityUpdate(amount=Decimal("130000.10"), stage="Closed Won"))
     )
     assert body == b'{"StageName":"Closed Won","Amount":130000.10}'

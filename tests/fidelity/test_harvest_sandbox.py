@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import AsyncIterator
@@ -17,7 +16,9 @@ from starlette.applications import Starlette
 from sandboxes.firm import Firm, TimeEntry
 from sandboxes.harvest import HARVEST_ACCOUNT_ID, HARVEST_TOKEN, create_app
 from sandboxes.harvest.errors import INVALID_TOKEN_DESCRIPTION
-from sandboxes.harvest.jsonenc import dumps
+from sandboxes.jsonwire import dumps
+from tests.support import FakeClock
+from tests.support import decimal_json as body
 
 BASE = "https://api.harvestapp.test"
 AUTH = {
@@ -36,14 +37,6 @@ PAGE_KEYS = {"per_page", "total_pages", "total_entries", "next_page", "previous_
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def client_for(app: Starlette, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(
@@ -60,10 +53,6 @@ def app(firm: Firm) -> Starlette:
 async def api(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as client:
         yield client
-
-
-def body(response: httpx.Response) -> Any:
-    return json.loads(response.content, parse_float=Decimal)
 
 
 def harvest_entries(firm: Firm) -> list[TimeEntry]:
@@ -445,7 +434,7 @@ async def new_entry_body(api: httpx.AsyncClient, firm: Firm, ref: str) -> dict[s
 
 async def post_json(api: httpx.AsyncClient, path: str, payload: Any) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
-    return await api.post(path, content=dumps(payload), headers=headers)
+    return await api.post(path, content=dumps(payload, ascii_only=True), headers=headers)
 
 
 async def test_creating_a_time_entry_answers_201_with_the_object(
@@ -609,7 +598,7 @@ async def test_expenses_can_be_created_and_edited_until_locked(
 async def test_over_the_rate_limit_answers_429_with_retry_after_until_the_window_frees(
     firm: Firm,
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(5000.0)
     app = create_app(firm, rate_limit=3, rate_window_s=15, clock=clock)
     async with client_for(app) as client:
         for _ in range(3):
@@ -624,7 +613,7 @@ async def test_over_the_rate_limit_answers_429_with_retry_after_until_the_window
 
 
 async def test_the_rate_limit_counts_per_token_and_account(firm: Firm) -> None:
-    clock = FakeClock()
+    clock = FakeClock(5000.0)
     tokens = {HARVEST_TOKEN: [HARVEST_ACCOUNT_ID], "other-token": ["7654321"]}
     app = create_app(firm, rate_limit=1, clock=clock, tokens=tokens)
     other = {**AUTH, "Authorization": "Bearer other-token", "Harvest-Account-Id": "7654321"}
@@ -635,7 +624,7 @@ async def test_the_rate_limit_counts_per_token_and_account(firm: Firm) -> None:
 
 
 async def test_the_default_limit_is_100_requests_per_15_seconds(firm: Firm) -> None:
-    clock = FakeClock()
+    clock = FakeClock(5000.0)
     async with client_for(create_app(firm, clock=clock)) as client:
         statuses = [(await client.get("/v2/company")).status_code for _ in range(101)]
         assert statuses.count(200) == 100 and statuses[-1] == 429

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ from starlette.applications import Starlette
 
 from sandboxes.firm import Firm
 from sandboxes.kantata import KANTATA_TOKEN, create_app
+from tests.support import decimal_json as body
 
 BASE = "http://kantata.test"
 AUTH = {"Authorization": f"Bearer {KANTATA_TOKEN}"}
@@ -33,10 +33,6 @@ async def api(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=AUTH) as client:
         yield client
-
-
-def body(response: httpx.Response) -> Any:
-    return json.loads(response.content, parse_float=Decimal)
 
 
 def kantata_engagements(firm: Firm) -> list[str]:

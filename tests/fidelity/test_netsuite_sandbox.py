@@ -6,7 +6,6 @@ Raw httpx against the ASGI app; nothing of the adapter is used here.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ import pytest
 from starlette.applications import Starlette
 
 from sandboxes.firm import Firm
+from sandboxes.jsonwire import dumps
 from sandboxes.netsuite import (
     NETSUITE_ACCOUNT_ID,
     NETSUITE_CLIENT_ID,
@@ -25,7 +25,7 @@ from sandboxes.netsuite import (
     create_app,
 )
 from sandboxes.netsuite.build import build_store
-from sandboxes.netsuite.jsonio import dumps
+from tests.support import decimal_json as body
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"
 TOKEN = "/services/rest/auth/oauth2/v1/token"
@@ -33,10 +33,6 @@ RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
 ERROR_TYPE = "application/vnd.oracle.resource+json; type=error"
 TRANSIENT = {"Prefer": "transient"}
-
-
-def body(response: httpx.Response) -> Any:
-    return json.loads(response.content, parse_float=Decimal)
 
 
 def error_code(response: httpx.Response) -> str:

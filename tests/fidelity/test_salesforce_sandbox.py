@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +24,8 @@ from sandboxes.salesforce import (
 )
 from sandboxes.salesforce.ids import to_18
 from sandboxes.salesforce.serialize import dumps
+from tests.support import FakeWallClock
+from tests.support import decimal_json as body
 
 BASE = "http://sf.test"
 API = "/services/data/v60.0"
@@ -41,24 +41,13 @@ MISSING_ID = to_18("0065j00000ZZZZZ")  # well-formed, never minted
 NOT_FOUND = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+@pytest.fixture
+def clock() -> FakeWallClock:
+    return FakeWallClock()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(firm: Firm, clock: FakeClock) -> Starlette:
+def app(firm: Firm, clock: FakeWallClock) -> Starlette:
     return create_app(firm, clock=clock)
 
 
@@ -73,10 +62,6 @@ async def sf(raw: httpx.AsyncClient) -> httpx.AsyncClient:
     token = (await raw.post("/services/oauth2/token", data=TOKEN_FORM)).json()["access_token"]
     raw.headers["Authorization"] = f"Bearer {token}"
     return raw
-
-
-def body(response: httpx.Response) -> Any:
-    return json.loads(response.content, parse_float=Decimal)
 
 
 async def query(sf: httpx.AsyncClient, soql: str, **headers: str) -> Any:
@@ -155,7 +140,7 @@ async def test_api_calls_without_a_live_session_get_401_invalid_session(
     assert body(response) == INVALID_SESSION
 
 
-async def test_tokens_expire_after_their_ttl(sf: httpx.AsyncClient, clock: FakeClock) -> None:
+async def test_tokens_expire_after_their_ttl(sf: httpx.AsyncClient, clock: FakeWallClock) -> None:
     assert (await sf.get(f"{API}/limits")).status_code == 200
     clock.advance(hours=2, seconds=1)
     response = await sf.get(f"{API}/limits")
@@ -312,7 +297,7 @@ async def test_batch_size_hint_is_clamped_to_200(sf: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_or_stale_locators_are_invalid(
-    sf: httpx.AsyncClient, clock: FakeClock
+    sf: httpx.AsyncClient, clock: FakeWallClock
 ) -> None:
     first = await query(
         sf, "SELECT Id FROM Opportunity", **{"Sforce-Query-Options": "batchSize=200"}
@@ -441,7 +426,7 @@ async def test_create_without_required_fields_is_refused(sf: httpx.AsyncClient) 
 
 
 async def test_patch_answers_204_and_advances_the_modstamps(
-    sf: httpx.AsyncClient, firm: Firm, clock: FakeClock
+    sf: httpx.AsyncClient, firm: Firm, clock: FakeWallClock
 ) -> None:
     opp = next(o for o in firm.opportunities if o.stage == "Negotiation/Review")
     opp_id = await opportunity_id(sf, opp.engagement_key)

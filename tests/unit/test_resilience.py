@@ -6,19 +6,12 @@ import random
 
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
 from domain.health import BreakerState
+from tests.support import FakeClock
 
 
 def state(breaker: CircuitBreaker) -> BreakerState:
     """Read the state afresh (keeps mypy from narrowing a property across calls)."""
     return breaker.state
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_breaker_opens_after_threshold_consecutive_failures() -> None:

@@ -21,6 +21,7 @@ from domain.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from tests.support import RecordedSleeps
 
 
 class Script:
@@ -53,14 +54,6 @@ def translate(response: httpx.Response) -> AdapterError:
     )
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
 class Token:
     def __init__(self) -> None:
         self.invalidations = 0
@@ -72,7 +65,7 @@ class Token:
         self.invalidations += 1
 
 
-def client(script: Script, sleeps: Sleeps, **policy: float) -> VendorClient:
+def client(script: Script, sleeps: RecordedSleeps, **policy: float) -> VendorClient:
     return VendorClient(
         system="peer",
         base_url="http://peer",
@@ -85,7 +78,7 @@ def client(script: Script, sleeps: Sleeps, **policy: float) -> VendorClient:
 
 
 async def test_retry_after_is_honoured_between_attempts() -> None:
-    script, sleeps = Script((429, {"Retry-After": "3"}), (503, {})), Sleeps()
+    script, sleeps = Script((429, {"Retry-After": "3"}), (503, {})), RecordedSleeps()
     response = await client(script, sleeps).request("GET", "/x")
     assert response.status_code == 200
     assert len(script.seen) == 3
@@ -94,7 +87,7 @@ async def test_retry_after_is_honoured_between_attempts() -> None:
 
 
 async def test_a_retry_after_beyond_the_maximum_fails_fast() -> None:
-    script, sleeps = Script((429, {"Retry-After": "120"})), Sleeps()
+    script, sleeps = Script((429, {"Retry-After": "120"})), RecordedSleeps()
     with pytest.raises(UpstreamUnavailable):
         await client(script, sleeps, retry_after_max_s=10).request("GET", "/x")
     assert sleeps.delays == []
@@ -102,21 +95,21 @@ async def test_a_retry_after_beyond_the_maximum_fails_fast() -> None:
 
 
 async def test_writes_without_an_idempotency_key_are_not_retried() -> None:
-    script, sleeps = Script((503, {})), Sleeps()
+    script, sleeps = Script((503, {})), RecordedSleeps()
     with pytest.raises(UpstreamUnavailable):
         await client(script, sleeps).request("POST", "/x", json={})
     assert len(script.seen) == 1
 
 
 async def test_idempotent_writes_are_retried() -> None:
-    script, sleeps = Script((503, {})), Sleeps()
+    script, sleeps = Script((503, {})), RecordedSleeps()
     response = await client(script, sleeps).request("POST", "/x", json={}, idempotent=True)
     assert response.status_code == 200
     assert len(script.seen) == 2
 
 
 async def test_retries_are_bounded_then_surface_as_unavailable() -> None:
-    script, sleeps = Script(*[(500, {})] * 5), Sleeps()
+    script, sleeps = Script(*[(500, {})] * 5), RecordedSleeps()
     with pytest.raises(UpstreamUnavailable) as caught:
         await client(script, sleeps, max_attempts=3).request("GET", "/x")
     assert len(script.seen) == 3
@@ -125,7 +118,7 @@ async def test_retries_are_bounded_then_surface_as_unavailable() -> None:
 
 
 async def test_a_rejection_is_not_retried_and_keeps_the_vendor_message() -> None:
-    script, sleeps = Script((422, {})), Sleeps()
+    script, sleeps = Script((422, {})), RecordedSleeps()
     with pytest.raises(UpstreamRejected) as caught:
         await client(script, sleeps).request("GET", "/x")
     assert len(script.seen) == 1
@@ -133,7 +126,7 @@ async def test_a_rejection_is_not_retried_and_keeps_the_vendor_message() -> None
 
 
 async def test_a_refused_token_is_refreshed_once_then_auth_fails() -> None:
-    script, sleeps = Script((401, {}), (401, {})), Sleeps()
+    script, sleeps = Script((401, {}), (401, {})), RecordedSleeps()
     vc = client(script, sleeps)
     with pytest.raises(AuthFailed):
         await vc.request("GET", "/x")
@@ -141,14 +134,14 @@ async def test_a_refused_token_is_refreshed_once_then_auth_fails() -> None:
 
 
 async def test_a_hanging_peer_times_out() -> None:
-    script, sleeps = Script((0, {}), (0, {})), Sleeps()
+    script, sleeps = Script((0, {}), (0, {})), RecordedSleeps()
     with pytest.raises(UpstreamUnavailable, match="timed out"):
         await client(script, sleeps, timeout_s=0.05, max_attempts=2).request("GET", "/x")
     assert len(script.seen) == 2
 
 
 async def test_open_breaker_refuses_without_calling() -> None:
-    script, sleeps = Script(*[(500, {})] * 4), Sleeps()
+    script, sleeps = Script(*[(500, {})] * 4), RecordedSleeps()
     vc = client(script, sleeps, max_attempts=2, breaker_failure_threshold=2)
     with pytest.raises(UpstreamUnavailable):
         await vc.request("GET", "/x")
@@ -158,7 +151,7 @@ async def test_open_breaker_refuses_without_calling() -> None:
 
 
 async def test_the_correlation_id_goes_out_with_every_call() -> None:
-    script, sleeps = Script(), Sleeps()
+    script, sleeps = Script(), RecordedSleeps()
     token = correlation_id.set("cid-1")
     try:
         await client(script, sleeps).request("GET", "/x")
