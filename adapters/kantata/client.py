@@ -12,6 +12,16 @@ written (its description carries the engagement key), and creates only what
 is missing. The POSTs themselves are never retried blindly; a replayed
 command converges on one workspace with one reference. Accepting a milestone
 is a PUT that sets a state, so it is idempotent and may be retried.
+
+Milestones and staffing are asked for by engagement key but stored by
+workspace, so the adapter keeps a `WorkspaceDirectory` (engagement key →
+workspace id, and keys known absent) filled by every read that sees workspaces
+with their external references, for ``directory_ttl_s`` on its ``clock``. This
+is safe because an engagement's workspace id never changes; a stale "absent"
+lasts at most the TTL, and `create_project` records its workspace at once
+(see `adapters.kantata.directory`). A warm `get_milestones`/`get_assignments`
+is one listing per chunk of 200 workspace ids; keys the directory lacks cost
+one batched look-up first. `create_project` itself always looks up afresh.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import httpx
 
 from adapters.http import BearerToken, VendorClient
 from adapters.kantata import mapping
+from adapters.kantata.directory import DEFAULT_TTL_S, WorkspaceDirectory
 from adapters.kantata.envelope import SYSTEM, Envelope, Record, parse_envelope
 from adapters.kantata.errors import is_throttled, translate_error
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
@@ -64,10 +75,12 @@ class KantataAdapter:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         page_size: int = MAX_BATCH,
+        directory_ttl_s: float = DEFAULT_TTL_S,
     ) -> None:
         root = base_url.rstrip("/")
         self._prefix = "" if root.endswith(API_PREFIX) else API_PREFIX
         self._page_size = max(1, min(page_size, MAX_BATCH))
+        self._directory = WorkspaceDirectory(directory_ttl_s, clock)
         self._http = VendorClient(
             system=SYSTEM,
             base_url=root,
@@ -143,14 +156,34 @@ class KantataAdapter:
             merged.absorb(envelope)
         return merged
 
-    async def _linked_workspaces(self, keys: Sequence[str]) -> list[tuple[Record, EngagementKey]]:
-        """Workspaces linked to the engagement keys, with the key of each."""
+    def _remember(self, envelope: Envelope) -> None:
+        """Put the workspaces an answer shows with their references in the directory."""
+        self._directory.learn(mapping.workspace_ids_by_key(envelope))
+
+    async def _look_up(
+        self, keys: Sequence[EngagementKey]
+    ) -> tuple[Envelope, dict[EngagementKey, RecordId]]:
+        """Workspaces linked to `keys` (fresh), remembering found and absent keys."""
         envelope = await self._batched(
             "workspaces",
             "external_reference_service_model_refs",
             keys,
             {"include": "external_references"},
         )
+        wanted = set(keys)
+        found = {
+            key: workspace_id
+            for key, workspace_id in mapping.workspace_ids_by_key(envelope).items()
+            if key in wanted
+        }
+        self._directory.learn(found, absent=keys)
+        return envelope, found
+
+    async def _linked_workspaces(
+        self, keys: Sequence[EngagementKey]
+    ) -> list[tuple[Record, EngagementKey]]:
+        """Workspaces linked to the engagement keys, with the key of each."""
+        envelope, _ = await self._look_up(keys)
         refs = mapping.engagement_refs(envelope)
         wanted = set(keys)
         return [
@@ -159,12 +192,21 @@ class KantataAdapter:
             if refs.get(workspace["id"]) in wanted
         ]
 
+    async def _workspace_ids(self, keys: Sequence[EngagementKey]) -> dict[str, EngagementKey]:
+        """Workspace id -> engagement key for `keys`: the directory, then one look-up."""
+        known, missing = self._directory.resolve(keys)
+        if missing:
+            _, found = await self._look_up(missing)
+            known.update(found)
+        return {str(workspace_id): key for key, workspace_id in known.items()}
+
     # -- reads ---------------------------------------------------------------
 
     async def get_project(self, project_id: RecordId) -> Project:
         envelope = await self._call(
             "GET", f"workspaces/{project_id}", params={"include": "external_references"}
         )
+        self._remember(envelope)
         refs = mapping.engagement_refs(envelope)
         workspace = envelope.first("workspaces")
         return mapping.project_from(workspace, refs.get(workspace["id"]))
@@ -173,6 +215,7 @@ class KantataAdapter:
         envelope = await self._batched(
             "workspaces", "only", ids, {"include": "external_references"}
         )
+        self._remember(envelope)
         refs = mapping.engagement_refs(envelope)
         return [mapping.project_from(w, refs.get(w["id"])) for w in envelope.records("workspaces")]
 
@@ -188,7 +231,7 @@ class KantataAdapter:
         return [mapping.person_from(user) for user in envelope.records("users")]
 
     async def get_assignments(self, keys: Sequence[EngagementKey]) -> list[Assignment]:
-        linked = {w["id"]: key for w, key in await self._linked_workspaces(keys)}
+        linked = await self._workspace_ids(keys)
         if not linked:
             return []
         envelope = await self._batched(
@@ -203,15 +246,20 @@ class KantataAdapter:
         ]
 
     async def get_milestones(self, keys: Sequence[EngagementKey]) -> list[Milestone]:
-        linked = {w["id"]: (w, key) for w, key in await self._linked_workspaces(keys)}
+        linked = await self._workspace_ids(keys)
         if not linked:
             return []
         envelope = await self._batched(
-            "stories", "workspace_id", list(linked), {"story_type": "milestone"}
+            "stories",
+            "workspace_id",
+            list(linked),
+            {"story_type": "milestone", "include": "workspace"},
         )
         milestones: list[Milestone] = []
         for story in envelope.records("stories"):
-            workspace, key = linked.get(str(story.get("workspace_id")), ({}, None))
+            workspace_id = str(story.get("workspace_id"))
+            workspace = envelope.get("workspaces", workspace_id) or {}
+            key = linked.get(workspace_id)
             milestones.append(mapping.milestone_from(story, key, workspace.get("currency")))
         return milestones
 
@@ -241,12 +289,14 @@ class KantataAdapter:
                 "POST", "workspaces", json=mapping.workspace_body(command), idempotent=False
             )
             workspace = created.first("workspaces")
+        workspace_id = RecordId(str(workspace["id"]))
         await self._call(
             "POST",
             "external_references",
-            json=mapping.external_reference_body(RecordId(str(workspace["id"])), key),
+            json=mapping.external_reference_body(workspace_id, key),
             idempotent=False,
         )
+        self._directory.learn({key: workspace_id})
         return mapping.project_from(workspace, key)
 
     async def accept_milestone(self, milestone_id: RecordId) -> Milestone:
@@ -257,6 +307,7 @@ class KantataAdapter:
         owner = await self._call(
             "GET", f"workspaces/{story['workspace_id']}", params={"include": "external_references"}
         )
+        self._remember(owner)
         workspace = owner.first("workspaces")
         key = mapping.engagement_refs(owner).get(workspace["id"])
         return mapping.milestone_from(story, key, workspace.get("currency"))

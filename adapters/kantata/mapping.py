@@ -47,6 +47,7 @@ __all__ = [
     "project_status",
     "rate_card_from",
     "workspace_body",
+    "workspace_ids_by_key",
 ]
 
 SERVICE_NAME = "engagement-gateway"
@@ -69,17 +70,31 @@ def money_from_cents(value: Any, currency: Any) -> Money | None:
     return Money.of(Decimal(value) / 100, str(currency))
 
 
+def _engagement_links(envelope: Envelope) -> list[tuple[str, EngagementKey]]:
+    """(workspace id, engagement key) of each included engagement reference, in order."""
+    with mapping("external references"):
+        return [
+            (str(ref["subject_id"]), EngagementKey(ref["service_model_ref"]))
+            for ref in envelope.maps.get("external_references", {}).values()
+            if ref.get("subject_type") == "Workspace"
+            and ref.get("service_name") == SERVICE_NAME
+            and ref.get("service_model") == SERVICE_MODEL
+        ]
+
+
 def engagement_refs(envelope: Envelope) -> dict[str, EngagementKey]:
     """Workspace id -> engagement key, from the included external references."""
     found: dict[str, EngagementKey] = {}
-    with mapping("external references"):
-        for ref in envelope.maps.get("external_references", {}).values():
-            if (
-                ref.get("subject_type") == "Workspace"
-                and ref.get("service_name") == SERVICE_NAME
-                and ref.get("service_model") == SERVICE_MODEL
-            ):
-                found.setdefault(str(ref["subject_id"]), EngagementKey(ref["service_model_ref"]))
+    for workspace_id, key in _engagement_links(envelope):
+        found.setdefault(workspace_id, key)
+    return found
+
+
+def workspace_ids_by_key(envelope: Envelope) -> dict[EngagementKey, RecordId]:
+    """Engagement key -> workspace id (the first linked), from the included references."""
+    found: dict[EngagementKey, RecordId] = {}
+    for workspace_id, key in _engagement_links(envelope):
+        found.setdefault(key, RecordId(workspace_id))
     return found
 
 

@@ -26,7 +26,7 @@ from domain.errors import (
 )
 from domain.health import BreakerState
 from domain.ids import EngagementKey, RecordId
-from domain.models import MilestoneState, ProjectStatus
+from domain.models import Milestone, MilestoneState, ProjectStatus
 from domain.money import Money
 from domain.ports import PSA
 from sandboxes.firm import Firm
@@ -374,6 +374,212 @@ async def test_accepting_a_task_is_refused_by_the_vendor(
         await adapter.accept_milestone(RecordId(created["results"][0]["id"]))
     assert caught.value.vendor_code == "validation"
     assert caught.value.vendor_message == "State is not included in the list"
+
+
+# -- workspace directory -----------------------------------------------------------------
+
+STORIES = "GET /api/v1/stories.json"
+RESOURCES = "GET /api/v1/workspace_resources.json"
+WORKSPACES = "GET /api/v1/workspaces.json"
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """Passes requests to the sandbox and keeps them, to see what a call asked for."""
+
+    def __init__(self, inner: httpx.ASGITransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    def asked(self, path: str, param: str) -> list[str]:
+        return [
+            value
+            for r in self.requests
+            if r.url.path == path
+            for value in r.url.params.get(param, "").split(",")
+            if value
+        ]
+
+
+def milestone_rows(milestones: list[Milestone]) -> list[tuple[str, str, str, Money | None]]:
+    return sorted((m.id, m.engagement_key or "", m.project_id, m.amount) for m in milestones)
+
+
+async def test_after_projects_by_engagement_milestones_and_assignments_need_no_look_up(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = kantata_keys(firm)
+    cold = make_adapter()
+    cold_milestones = await cold.get_milestones(keys)
+    cold_assignments = await cold.get_assignments(keys)
+    adapter = make_adapter()
+    await adapter.get_projects_by_engagement(keys)
+
+    await sandbox.reset_calls()
+    milestones = await adapter.get_milestones(keys)
+    assert await sandbox.by_endpoint() == {STORIES: 1}
+    assert milestone_rows(milestones) == milestone_rows(cold_milestones)
+
+    await sandbox.reset_calls()
+    assignments = await adapter.get_assignments(keys)
+    staffed = [a for a in firm.assignments if a.engagement_key in set(keys)]
+    # one listing of resources (allocations and roles side-loaded), ≤200 per page
+    pages = math.ceil(len(staffed) / 200)
+    assert pages == 3
+    assert await sandbox.by_endpoint() == {RESOURCES: pages}
+    assert sorted(assignments, key=lambda a: a.id) == sorted(cold_assignments, key=lambda a: a.id)
+
+
+async def test_cold_milestones_take_one_look_up_and_one_listing(
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
+) -> None:
+    milestones = await adapter.get_milestones(kantata_keys(firm))
+    assert await sandbox.by_endpoint() == {WORKSPACES: 1, STORIES: 1}
+    assert milestones and all(m.engagement_key for m in milestones)
+    await sandbox.reset_calls()
+    assert milestone_rows(await adapter.get_milestones(kantata_keys(firm))) == milestone_rows(
+        milestones
+    )
+    assert await sandbox.by_endpoint() == {STORIES: 1}
+
+
+async def test_only_the_keys_the_directory_lacks_are_looked_up(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = kantata_keys(firm)
+    recording = Recording(sandbox.transport)
+    adapter = make_adapter(transport=recording)
+    await adapter.get_projects_by_engagement(keys[:50])
+    recording.requests.clear()
+    await sandbox.reset_calls()
+    milestones = await adapter.get_milestones(keys)
+    assert await sandbox.by_endpoint() == {WORKSPACES: 1, STORIES: 1}
+    refs = recording.asked("/api/v1/workspaces.json", "external_reference_service_model_refs")
+    assert sorted(refs) == sorted(keys[50:])
+    assert {m.engagement_key for m in milestones} == {
+        EngagementKey(m.engagement_key) for m in firm.milestones if m.engagement_key in set(keys)
+    }
+
+
+async def test_project_reads_by_id_fill_the_directory(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = kantata_keys(firm)
+    ids = [p.id for p in await make_adapter().get_projects_by_engagement(keys)]
+    adapter = make_adapter()
+    await adapter.get_projects(ids[1:])
+    await adapter.get_project(ids[0])
+    await sandbox.reset_calls()
+    milestones = await adapter.get_milestones(keys)
+    assert await sandbox.by_endpoint() == {STORIES: 1}
+    assert {m.project_id for m in milestones} <= set(ids)
+
+
+async def test_the_directory_looks_up_again_once_the_ttl_has_passed(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    clock = FakeClock()
+    adapter = make_adapter(clock=clock, directory_ttl_s=60.0)
+    keys = kantata_keys(firm)
+    await adapter.get_milestones(keys)
+    clock.now += 59.9
+    await sandbox.reset_calls()
+    await adapter.get_milestones(keys)
+    assert await sandbox.by_endpoint() == {STORIES: 1}
+    clock.now += 0.1
+    await sandbox.reset_calls()
+    await adapter.get_milestones(keys)
+    assert await sandbox.by_endpoint() == {WORKSPACES: 1, STORIES: 1}
+
+
+async def test_an_unknown_key_costs_one_look_up_per_ttl(
+    make_adapter: AdapterFactory, sandbox: SandboxControl
+) -> None:
+    clock = FakeClock()
+    adapter = make_adapter(clock=clock)  # default TTL: 300 s
+    unknown = [EngagementKey("ENG-2099-00001")]
+    assert await adapter.get_milestones(unknown) == []
+    assert await sandbox.by_endpoint() == {WORKSPACES: 1}
+    await sandbox.reset_calls()
+    assert await adapter.get_milestones(unknown) == []
+    assert await adapter.get_assignments(unknown) == []
+    clock.now += 299.0
+    assert await adapter.get_milestones(unknown) == []
+    assert await sandbox.calls() == 0
+    clock.now += 1.0
+    assert await adapter.get_assignments(unknown) == []
+    assert await sandbox.by_endpoint() == {WORKSPACES: 1}
+
+
+async def test_500_keys_most_unknown_are_looked_up_in_chunks_then_remembered(
+    adapter: KantataAdapter, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = kantata_keys(firm)
+    asked = keys + [EngagementKey(f"ENG-2099-{i:05d}") for i in range(500 - len(keys))]
+    first = await adapter.get_milestones(asked)
+    assert await sandbox.by_endpoint() == {WORKSPACES: 3, STORIES: 1}
+    await sandbox.reset_calls()
+    assert milestone_rows(await adapter.get_milestones(asked)) == milestone_rows(first)
+    assert await sandbox.by_endpoint() == {STORIES: 1}
+
+
+async def test_create_project_records_its_workspace_so_milestones_need_no_look_up(
+    adapter: KantataAdapter, sandbox: SandboxControl
+) -> None:
+    key = EngagementKey("ENG-2026-99901")
+    assert await adapter.get_milestones([key]) == []  # now remembered as absent
+    project = await adapter.create_project(new_project())
+    await sandbox.vendor(
+        "POST",
+        "/api/v1/stories.json",
+        json={
+            "story": {
+                "workspace_id": project.id,
+                "title": "Kick-off",
+                "story_type": "milestone",
+                "budget_estimate_in_cents": 1250,
+            }
+        },
+    )
+    await sandbox.reset_calls()
+    [milestone] = await adapter.get_milestones([key])
+    assert await sandbox.by_endpoint() == {STORIES: 1}
+    assert milestone.engagement_key == key and milestone.project_id == project.id
+    assert milestone.amount == Money.of("12.50", "EUR")
+
+
+async def test_a_workspace_created_elsewhere_shows_once_the_absent_entry_expires(
+    make_adapter: AdapterFactory, sandbox: SandboxControl
+) -> None:
+    clock = FakeClock()
+    reader = make_adapter(clock=clock)
+    key = EngagementKey("ENG-2026-99901")
+    assert await reader.get_assignments([key]) == []
+    project = await make_adapter().create_project(new_project())  # another adapter instance
+    await sandbox.vendor(
+        "POST",
+        "/api/v1/stories.json",
+        json={"story": {"workspace_id": project.id, "title": "Go-live", "story_type": "milestone"}},
+    )
+    assert await reader.get_milestones([key]) == []  # stale "absent", within the TTL
+    clock.now += 300.0
+    [milestone] = await reader.get_milestones([key])
+    assert milestone.project_id == project.id and milestone.engagement_key == key
+
+
+async def test_a_zero_ttl_turns_the_directory_off(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    adapter = make_adapter(directory_ttl_s=0)
+    keys = kantata_keys(firm)
+    await adapter.get_projects_by_engagement(keys)
+    for _ in range(2):
+        await sandbox.reset_calls()
+        await adapter.get_milestones(keys)
+        assert await sandbox.by_endpoint() == {WORKSPACES: 1, STORIES: 1}
 
 
 # -- auth, health, resilience ------------------------------------------------------------
