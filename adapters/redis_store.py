@@ -12,7 +12,7 @@ import fakeredis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-__all__ = ["connect_redis", "redis_ping"]
+__all__ = ["RedisCache", "connect_redis", "redis_ping"]
 
 
 def connect_redis(url: str | None) -> Redis:
@@ -30,3 +30,24 @@ async def redis_ping(client: Redis) -> tuple[bool, str | None]:
     except (RedisError, OSError) as exc:
         return False, f"{type(exc).__name__}: {exc}"
     return bool(answer), None
+
+
+class RedisCache:
+    """`KeyValueCache` over Redis, every key under one prefix."""
+
+    def __init__(self, client: Redis, prefix: str) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    async def get(self, key: str) -> str | None:
+        value = await self._client.get(self._prefix + key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def set(self, key: str, value: str, ttl_s: int) -> None:
+        await self._client.set(self._prefix + key, value, ex=ttl_s)
+
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        removed: int = await self._client.delete(*(self._prefix + k for k in keys))
+        return removed

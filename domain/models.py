@@ -31,6 +31,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "Ledger",
     "LegalEntity",
     "Milestone",
     "MilestoneState",
@@ -42,6 +43,7 @@ __all__ = [
     "RateCard",
     "RateCardRate",
     "TimeEntry",
+    "UninvoicedWork",
 ]
 
 
@@ -149,6 +151,8 @@ class Opportunity(Canonical):
     rate_card_version: str | None
     invoiced_amount: Money | None
     owner: str | None = None
+    customer_key: CustomerKey | None = None  # the account's customer master key
+    account_name: str | None = None
     modified_at: datetime | None = None
 
 
@@ -306,10 +310,26 @@ class Payment(Canonical):
     invoice_ids: tuple[RecordId, ...] = ()
 
 
+class Ledger(Canonical):
+    """Invoice headers and payments of some engagements, read together."""
+
+    invoices: tuple[Invoice, ...] = ()
+    payments: tuple[Payment, ...] = ()
+
+
 class BillingScheduleLine(Canonical):
     date: date
     amount: Money | None
     description: str
+
+
+class UninvoicedWork(Canonical):
+    """Billable work recorded but not yet invoiced, per engagement (time-tracking report)."""
+
+    engagement_key: EngagementKey
+    hours: Decimal
+    time_amount: Money
+    expense_amount: Money
 
 
 class BillingSchedule(Canonical):

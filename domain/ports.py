@@ -34,6 +34,8 @@ from domain.models import (
     ErpProject,
     Expense,
     Invoice,
+    InvoiceLine,
+    Ledger,
     LegalEntity,
     Milestone,
     Opportunity,
@@ -42,6 +44,7 @@ from domain.models import (
     Project,
     RateCard,
     TimeEntry,
+    UninvoicedWork,
 )
 
 __all__ = ["CRM", "ERP", "PSA", "System", "TimeTracking"]
@@ -122,6 +125,13 @@ class TimeTracking(System, Protocol):
         date_to: date | None = None,
     ) -> list[Expense]: ...
 
+    async def get_uninvoiced(self, keys: Sequence[EngagementKey]) -> list[UninvoicedWork]:
+        """Billable time and expenses recorded but not yet invoiced, per engagement.
+
+        Engagements with nothing uninvoiced may be absent from the result.
+        """
+        ...
+
     async def approve_time_entries(self, ids: Sequence[RecordId]) -> list[TimeEntry]: ...
 
 
@@ -131,6 +141,8 @@ class ERP(System, Protocol):
     async def get_customers(self, ids: Sequence[RecordId]) -> list[Customer]: ...
 
     async def get_customers_by_key(self, keys: Sequence[CustomerKey]) -> list[Customer]: ...
+
+    async def list_customers(self) -> list[Customer]: ...
 
     async def upsert_customer(self, command: CustomerUpsert) -> Customer: ...
 
@@ -148,10 +160,31 @@ class ERP(System, Protocol):
 
     async def get_invoices(self, ids: Sequence[RecordId]) -> list[Invoice]: ...
 
-    async def get_invoices_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Invoice]: ...
+    async def get_invoices_by_engagement(
+        self, keys: Sequence[EngagementKey], *, with_lines: bool = True
+    ) -> list[Invoice]:
+        """The engagements' invoices; `with_lines=False` skips reading their lines."""
+        ...
+
+    async def get_invoice_lines(
+        self, invoices: Sequence[tuple[RecordId, str]]
+    ) -> dict[RecordId, tuple[InvoiceLine, ...]]:
+        """The lines of invoices given as (id, currency) pairs, without re-reading headers."""
+        ...
 
     async def post_invoice(self, command: InvoicePost) -> Invoice: ...
 
     async def get_payments_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Payment]: ...
+
+    async def get_ledger(self, keys: Sequence[EngagementKey]) -> Ledger:
+        """Invoice headers (no lines) and payments (invoice_ids left empty) of the engagements,
+        in one read."""
+        ...
+
+    async def get_payment_applications(
+        self, payment_ids: Sequence[RecordId]
+    ) -> dict[RecordId, tuple[RecordId, ...]]:
+        """The invoices each payment was applied to."""
+        ...
 
     async def record_payment(self, command: PaymentRecord) -> Payment: ...

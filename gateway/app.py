@@ -15,30 +15,21 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.routing import Mount, Route, WebSocketRoute
 
-from adapters.redis_store import connect_redis, redis_ping
+from adapters.redis_store import RedisCache, connect_redis, redis_ping
 from gateway.config import Settings
 from gateway.correlation import CorrelationIdMiddleware
+from gateway.graphiql import STATIC_PREFIX, GraphiQLPage
+from gateway.graphiql_examples import EXAMPLES
+from gateway.graphql_http import GraphQLView
 from gateway.wiring import build_systems
-from resolvers.context import Context, ContextFactory
+from resolvers.context import ContextFactory
 from resolvers.schema import schema
+from workflows.reference import ReferenceData
 from workflows.systems import check_systems
 
 __all__ = ["create_app"]
-
-
-class _GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, make_context: ContextFactory) -> None:
-        super().__init__(schema)
-        self._make_context = make_context
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        return self._make_context(request.scope.get("state", {}).get("correlation_id", ""))
 
 
 def create_app(
@@ -77,15 +68,23 @@ def create_app(
             await systems.aclose()
             await redis.aclose()
 
-    graphql = _GraphQLApp(
-        ContextFactory(systems=systems, health_timeout_s=settings.readiness_timeout_s)
+    reference = ReferenceData(
+        systems, RedisCache(redis, settings.redis_prefix), settings.reference_ttl_s
+    )
+    graphiql = GraphiQLPage(EXAMPLES)
+    graphql = GraphQLView(
+        schema,
+        ContextFactory(systems=systems, reference=reference, options=settings.graph_options()),
+        graphiql=graphiql,
     )
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: the view answers 405 itself
             WebSocketRoute("/graphql", graphql),
+            Route("/graphiql", graphiql.endpoint, methods=["GET"]),
+            Mount(STATIC_PREFIX, graphiql.assets()),
         ],
         middleware=[Middleware(CorrelationIdMiddleware)],
         lifespan=lifespan,
@@ -93,4 +92,5 @@ def create_app(
     app.state.settings = settings
     app.state.systems = systems
     app.state.redis = redis
+    app.state.reference = reference
     return app

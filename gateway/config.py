@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.resilience import ResiliencePolicy
+from resolvers.context import GraphOptions
+from workflows.paging import MAX_PAGE_SIZE
 
 __all__ = ["DEFAULT_SANDBOX_PORT_BASE", "Settings"]
 
@@ -59,6 +62,20 @@ class Settings(BaseSettings):
 
     # /readyz probes each system with this timeout.
     readiness_timeout_s: float = Field(default=2.0, gt=0)
+
+    # The graph.
+    naive_fanout: bool = False  # baseline for benchmarks: no batching, no concurrency
+    max_page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
+    reference_ttl_s: int = Field(default=300, ge=1)  # legal entities, rate cards, people
+    as_of: date | None = None  # "today" for due billing-schedule lines; unset: the real date
+
+    def graph_options(self) -> GraphOptions:
+        return GraphOptions(
+            naive=self.naive_fanout,
+            max_page_size=self.max_page_size,
+            as_of=self.as_of,
+            health_timeout_s=self.readiness_timeout_s,
+        )
 
     def resilience_policy(self) -> ResiliencePolicy:
         return ResiliencePolicy(

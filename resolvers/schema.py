@@ -1,23 +1,16 @@
-"""The GraphQL schema: queries over the engagement graph."""
+"""The GraphQL schema of the engagement graph: an Apollo Federation v2 subgraph.
+
+Engagement (by ``key``), Customer, Project and Invoice (by their Relay global
+``id``) are entities: a supergraph router resolves them through ``_entities``
+and reads the subgraph SDL from ``_service { sdl }``.
+"""
 
 from __future__ import annotations
 
 import strawberry
 
-from resolvers.context import Info
-from resolvers.system_types import SystemStatus
-from workflows.systems import check_systems
+from resolvers.queries import Query
 
-__all__ = ["Query", "schema"]
+__all__ = ["schema"]
 
-
-@strawberry.type
-class Query:
-    @strawberry.field(description="Health and latency of each system behind the gateway.")
-    async def systems(self, info: Info) -> list[SystemStatus]:
-        ctx = info.context
-        health = await check_systems(ctx.systems, ctx.health_timeout_s)
-        return [SystemStatus.from_model(h) for h in health]
-
-
-schema = strawberry.Schema(query=Query)
+schema = strawberry.federation.Schema(query=Query)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -18,8 +19,17 @@ class InProcessSandboxes:
     apps: dict[str, Starlette]
 
     @classmethod
-    def start(cls, firm: Firm) -> InProcessSandboxes:
-        return cls({name: create_sandbox_app(name, firm, seed=7) for name in SANDBOX_NAMES})
+    def start(
+        cls, firm: Firm, options: dict[str, dict[str, Any]] | None = None
+    ) -> InProcessSandboxes:
+        """The four sandboxes; `options[name]` go to that vendor's create_app."""
+        extra = options or {}
+        return cls(
+            {
+                name: create_sandbox_app(name, firm, seed=7, **extra.get(name, {}))
+                for name in SANDBOX_NAMES
+            }
+        )
 
     def transports(self) -> dict[str, httpx.AsyncBaseTransport]:
         return {name: httpx.ASGITransport(app=app) for name, app in self.apps.items()}

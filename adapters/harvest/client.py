@@ -8,18 +8,36 @@ Batch strategy. Harvest has no ``ids=`` filter and no batch endpoint, only
 list filters with ``per_page`` up to 2000 and a ``links.next`` cursor that is
 followed verbatim until null.
 
-- By engagement: one ``GET /v2/projects`` listing (made per adapter call,
-  never cached across calls) maps engagement keys to projects by ``code``.
-  One project: one ``project_id``-filtered listing. Several: the first page
-  of the account-wide listing (same ``from``/``to``/``is_billed`` filters) is
-  fetched; its ``total_pages`` prices the rest, and if the remaining pages
-  would cost more calls than one listing per project, the adapter switches
-  to per-project listings (concurrently, at most `concurrency` in flight).
-  Rows are kept only for the wanted projects.
+- By engagement: the project directory (below) maps engagement keys to
+  projects by ``code``. One project: one ``project_id``-filtered listing.
+  Several: the first page of the account-wide listing (same ``from``/``to``/
+  ``is_billed`` filters) is fetched; its ``total_pages`` prices the rest,
+  and if the remaining pages would cost more calls than one listing per
+  project, the adapter switches to per-project listings (concurrently, at
+  most `concurrency` in flight). Rows are kept only for the wanted projects.
 - By Harvest id: up to 3 ids are read one by one (concurrently); more are
   found in the account-wide listing (newest first): its first page, and the
   remaining pages (fetched concurrently) only when some id is not on it.
   500 ids spread over 20k entries take ``ceil(20k / 2000)`` = 11 calls.
+
+Uninvoiced work (WIP). Harvest's Reports API sums billable, uninvoiced time
+and expenses per project server-side (``GET /v2/reports/uninvoiced``), so a
+batch of engagements' WIP costs one report listing over the 365 days to
+today (the longest window the report allows), plus the projects listing when
+the directory lacks a key, instead of paging every time entry and expense.
+Reports have their own, much stricter limit (100 / 15 min), so the report is
+not asked for when no key is a Harvest project.
+
+Project directory. Which projects carry an engagement key's ``code`` is
+known only from a ``GET /v2/projects`` listing. The adapter keeps what each
+listing shows (engagement key → `ProjectRef`: id, code, name, currency; keys
+not on it as absent) for ``directory_ttl_s`` (default 300 s) on its
+``clock``, so a warm read costs no listing at all, and reads that need a
+listing at the same moment share one in flight: time entries and uninvoiced
+work asked for together cost one ``/v2/projects`` call, not two. This is
+safe because a project's id, code and client currency rarely change, and
+what the directory remembers is at most a TTL old (see
+`adapters.harvest.directory`). A ``directory_ttl_s <= 0`` keeps nothing.
 
 Writes. Approval is ``PATCH /v2/time_entries/{id} {"is_closed": true}``
 (unverified: Harvest's public API has no approval endpoint); setting it twice
@@ -35,12 +53,13 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
 from adapters.harvest.commands import TimeEntryCreate
+from adapters.harvest.directory import DEFAULT_TTL_S, ProjectDirectory
 from adapters.harvest.errors import SYSTEM, is_throttled, translate_error
 from adapters.harvest.listing import Lister
 from adapters.harvest.mapping import (
@@ -50,6 +69,7 @@ from adapters.harvest.mapping import (
     task_id_by_name,
     time_entry_from_harvest,
     time_entry_to_harvest,
+    uninvoiced_by_engagement,
 )
 from adapters.harvest.wire import Json, decode, encode, rows, total_pages
 from adapters.http import VendorClient
@@ -57,7 +77,7 @@ from adapters.resilience import CircuitBreaker, ResiliencePolicy
 from domain.errors import InvalidInput, NotFound
 from domain.health import BreakerState, SystemHealth
 from domain.ids import EngagementKey, RecordId
-from domain.models import Expense, TimeEntry
+from domain.models import Expense, TimeEntry, UninvoicedWork
 from domain.ports import TimeTracking
 
 __all__ = ["DEFAULT_USER_AGENT", "HarvestAdapter"]
@@ -65,6 +85,7 @@ __all__ = ["DEFAULT_USER_AGENT", "HarvestAdapter"]
 DEFAULT_USER_AGENT = "engagement-gateway (ops@example.com)"
 MAX_PAGE_SIZE = 2000
 FEW_IDS = 3
+REPORT_DAYS = 365  # the Uninvoiced report's longest timeframe
 
 
 class HarvestAdapter:
@@ -84,6 +105,8 @@ class HarvestAdapter:
         clock: Callable[[], float] = time.monotonic,
         page_size: int = MAX_PAGE_SIZE,
         concurrency: int = 8,
+        today: Callable[[], date] = date.today,
+        directory_ttl_s: float = DEFAULT_TTL_S,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
@@ -106,6 +129,8 @@ class HarvestAdapter:
             breaker=CircuitBreaker.from_policy(policy, clock),
         )
         self._lister = Lister(self._http, page_size=page_size, concurrency=concurrency)
+        self._today = today
+        self._directory = ProjectDirectory(self._list_projects, ttl_s=directory_ttl_s, clock=clock)
 
     @property
     def breaker_state(self) -> BreakerState:
@@ -115,6 +140,7 @@ class HarvestAdapter:
         return await self._http.probe("GET", "/v2/company")
 
     async def aclose(self) -> None:
+        await self._directory.aclose()
         await self._http.aclose()
 
     # -- reads ------------------------------------------------------------
@@ -164,6 +190,18 @@ class HarvestAdapter:
         filters = _window(date_from, date_to)
         found = await self._by_projects("/v2/expenses", "expenses", keys, filters)
         return [expense_from_harvest(obj) for obj in found]
+
+    async def get_uninvoiced(self, keys: Sequence[EngagementKey]) -> list[UninvoicedWork]:
+        """WIP of the 365 days to today, from the Uninvoiced report (see the module docstring)."""
+        projects = await self._projects_by_code(keys) if keys else []
+        if not projects:
+            return []
+        end = self._today()
+        start = end - timedelta(days=REPORT_DAYS - 1)
+        window = {"from": f"{start:%Y%m%d}", "to": f"{end:%Y%m%d}"}
+        rows = await self._lister.all("/v2/reports/uninvoiced", "results", window)
+        found = uninvoiced_by_engagement(rows, {p.id: p for p in projects})
+        return [found[key] for key in dict.fromkeys(keys) if key in found]
 
     # -- writes -----------------------------------------------------------
 
@@ -218,12 +256,13 @@ class HarvestAdapter:
             return None
 
     async def _projects_by_code(self, keys: Iterable[str]) -> list[ProjectRef]:
-        wanted = set(keys)
-        projects = [
-            project_from_harvest(obj)
-            for obj in await self._lister.all("/v2/projects", "projects", {})
-        ]
-        return [p for p in projects if p.code in wanted]
+        """The projects coded with `keys`, in key order, from the project directory."""
+        return await self._directory.projects(keys)
+
+    async def _list_projects(self) -> list[ProjectRef]:
+        """Every project of the account: one listing, which the directory shares."""
+        listing = await self._lister.all("/v2/projects", "projects", {})
+        return [project_from_harvest(obj) for obj in listing]
 
     async def _by_projects(
         self, path: str, key: str, keys: Sequence[EngagementKey], filters: dict[str, str]

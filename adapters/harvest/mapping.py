@@ -6,11 +6,14 @@ currency on a time entry or expense; its client has one). Approval:
 ``is_closed`` true means approved; otherwise ``approval_status`` (optional in
 Harvest's docs) tells submitted from unsubmitted. The engagement key is the
 project ``code``, else the time entry's ``external_reference.group_id``.
+An Uninvoiced report row's amounts are in its ``currency`` (its project's
+client currency); its time amount is ``uninvoiced_amount`` less
+``uninvoiced_expenses``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,7 +27,7 @@ from adapters.harvest.errors import SYSTEM
 from adapters.harvest.wire import Json
 from domain.errors import MappingFailed
 from domain.ids import EngagementKey, RecordId, is_engagement_key
-from domain.models import ApprovalStatus, Expense, TimeEntry
+from domain.models import ApprovalStatus, Expense, TimeEntry, UninvoicedWork
 from domain.money import Money
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "task_id_by_name",
     "time_entry_from_harvest",
     "time_entry_to_harvest",
+    "uninvoiced_by_engagement",
 ]
 
 
@@ -172,3 +176,45 @@ def time_entry_to_harvest(command: TimeEntryCreate, *, project_id: int, task_id:
     if command.notes is not None:
         body["notes"] = command.notes
     return body
+
+
+def _uninvoiced(row: Json, project: ProjectRef) -> UninvoicedWork:
+    currency = row.get("currency") or project.currency
+    if not isinstance(currency, str):
+        raise TypeError("no currency on the row or its project")
+    if project.currency is not None and currency != project.currency:
+        raise ValueError(f"row currency {currency} is not the project's {project.currency}")
+    expenses = _decimal(row["uninvoiced_expenses"])
+    return UninvoicedWork(
+        engagement_key=EngagementKey(str(project.code)),
+        hours=_decimal(row["uninvoiced_hours"]),
+        time_amount=Money(amount=_decimal(row["uninvoiced_amount"]) - expenses, currency=currency),
+        expense_amount=Money(amount=expenses, currency=currency),
+    )
+
+
+def uninvoiced_by_engagement(
+    rows: Iterable[Json], projects: Mapping[int, ProjectRef]
+) -> dict[EngagementKey, UninvoicedWork]:
+    """Uninvoiced report rows of `projects` (by id), summed per engagement key (their code).
+
+    Rows of other projects are skipped; several projects with one code add up.
+    """
+    found: dict[EngagementKey, UninvoicedWork] = {}
+    for row in rows:
+        project_id = row.get("project_id")
+        project = projects.get(project_id) if isinstance(project_id, int) else None
+        if project is None:
+            continue
+        with _mapping(f"uninvoiced report row of project {project.id}"):
+            work = _uninvoiced(row, project)
+            seen = found.get(work.engagement_key)
+            if seen is not None:
+                work = UninvoicedWork(
+                    engagement_key=work.engagement_key,
+                    hours=seen.hours + work.hours,
+                    time_amount=seen.time_amount + work.time_amount,
+                    expense_amount=seen.expense_amount + work.expense_amount,
+                )
+            found[work.engagement_key] = work
+    return found

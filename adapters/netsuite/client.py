@@ -2,10 +2,29 @@
 
 Reads are SuiteQL (``POST /query/v1/suiteql``, ``Prefer: transient``, read
 only and so retried like a GET): ids and keys go into ``IN`` lists of at most
-1000 values, pages of up to 1000 rows are followed through ``rel=next`` while
-``hasMore``. Invoices and payments take two queries per chunk (headers, then
-their lines). Reference data (currency codes, subsidiaries, items) is read
-once and cached; `list_legal_entities` refreshes it.
+1000 values (a chunk), pages of up to 1000 rows are followed through
+``rel=next`` while ``hasMore``. For n ids or keys a batch read sends at most
+ceil(n/1000) queries of each kind, each taking one request per 1000 rows:
+
+* `list_customers`: one query, every customer (duplicates and inactive too).
+* customers, customers by key, projects: one query per chunk.
+* invoices (by id or engagement): one header query per chunk, then one line
+  query per 1000 invoices found; ``with_lines=False`` sends the header
+  queries only.
+* payments: header queries, then one application query per 1000 found.
+* `get_ledger`: invoice and payment headers together, one query per chunk
+  of keys (``type IN ('CustInvc', 'CustPymt')``), with no lines and no
+  applications; `get_payment_applications`: one application query per
+  chunk of payment ids. The seed's 117 engagements have 526 invoices and
+  450 payments: 976 rows, so the ledger is one query and one request, and
+  the applications of its 450 payments one more.
+* billing schedules: header queries, then one recurrence query per 1000 found.
+
+A transaction's ``entity`` may be a project (``job``) rather than the
+customer; the header and ledger queries resolve it to the customer itself (a
+correlated sub-select of the job's parent), so this costs no extra query. Reference
+data (currency codes, subsidiaries; items for posting) is read once (two
+queries) and cached; `list_legal_entities` refreshes it.
 
 Writes go to the record service: ``PUT customer/eid:{key}`` (idempotent
 upsert), and ``POST`` for jobs, billing schedules, invoices and payments
@@ -50,6 +69,8 @@ from domain.models import (
     Customer,
     ErpProject,
     Invoice,
+    InvoiceLine,
+    Ledger,
     LegalEntity,
     Payment,
 )
@@ -150,6 +171,11 @@ class NetSuiteAdapter:
         rows = await self._session.query_ids(queries.customers, "id", ids)
         return [mapping.customer(row, reference) for row in rows]
 
+    async def list_customers(self) -> list[Customer]:
+        reference = await self._reference_data()
+        rows = await self._session.query(queries.ALL_CUSTOMERS)
+        return [mapping.customer(row, reference) for row in rows]
+
     async def get_customers_by_key(self, keys: Sequence[CustomerKey]) -> list[Customer]:
         if not keys:
             return []
@@ -211,26 +237,49 @@ class NetSuiteAdapter:
 
     # --- invoices and payments -----------------------------------------------------
 
-    async def _invoices(self, headers: list[Row]) -> list[Invoice]:
+    async def _invoices(self, headers: list[Row], *, with_lines: bool = True) -> list[Invoice]:
         reference = await self._reference_data()
-        ids = [row["id"] for row in headers]
-        lines = _group(
-            await self._session.query_ids(queries.invoice_lines, "transaction", ids), "transaction"
-        )
+        lines: dict[str, list[Row]] = {}
+        if with_lines:
+            ids = [row["id"] for row in headers]
+            lines = _group(
+                await self._session.query_ids(queries.invoice_lines, "transaction", ids),
+                "transaction",
+            )
         return [mapping.invoice(row, lines.get(row["id"], []), reference) for row in headers]
+
+    async def get_invoice_lines(
+        self, invoices: Sequence[tuple[RecordId, str]]
+    ) -> dict[RecordId, tuple[InvoiceLine, ...]]:
+        """Lines of (invoice id, currency) pairs: one transactionline query (and its pages)."""
+        wanted = [(i, c) for i, c in invoices if queries.valid_ids([i])]
+        if not wanted:
+            return {}
+        rows = _group(
+            await self._session.query_ids(
+                queries.invoice_lines, "transaction", [i for i, _ in wanted]
+            ),
+            "transaction",
+        )
+        return {
+            i: tuple(mapping.invoice_line(row, currency) for row in rows.get(i, []))
+            for i, currency in wanted
+        }
 
     async def get_invoices(self, ids: Sequence[RecordId]) -> list[Invoice]:
         if not queries.valid_ids(ids):
             return []
         return await self._invoices(await self._session.query_ids(queries.invoices, "id", ids))
 
-    async def get_invoices_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Invoice]:
+    async def get_invoices_by_engagement(
+        self, keys: Sequence[EngagementKey], *, with_lines: bool = True
+    ) -> list[Invoice]:
         if not keys:
             return []
         headers = await self._session.query_texts(
             queries.invoices, "custbody_eg_engagement_key", keys
         )
-        return await self._invoices(headers)
+        return await self._invoices(headers, with_lines=with_lines)
 
     async def post_invoice(self, command: InvoicePost) -> Invoice:
         reference = await self._reference_data(items=True)
@@ -254,12 +303,30 @@ class NetSuiteAdapter:
 
     async def _payments(self, headers: list[Row]) -> list[Payment]:
         reference = await self._reference_data()
-        ids = [row["id"] for row in headers]
-        applied = _group(
-            await self._session.query_ids(queries.payment_applications, "transaction", ids),
-            "transaction",
-        )
-        return [mapping.payment(row, applied.get(row["id"], []), reference) for row in headers]
+        applied = await self._applications([row["id"] for row in headers])
+        return [mapping.payment(row, reference, applied.get(row["id"], ())) for row in headers]
+
+    async def _applications(self, ids: Sequence[str]) -> dict[RecordId, tuple[RecordId, ...]]:
+        rows = await self._session.query_ids(queries.payment_applications, "transaction", ids)
+        return mapping.applications(rows)
+
+    async def get_ledger(self, keys: Sequence[EngagementKey]) -> Ledger:
+        """Invoice headers and payments (without applications): one query per 1000 keys."""
+        if not keys:
+            return Ledger()
+        reference = await self._reference_data()
+        rows = await self._session.query_texts(queries.ledger, "custbody_eg_engagement_key", keys)
+        return mapping.ledger(rows, reference)
+
+    async def get_payment_applications(
+        self, payment_ids: Sequence[RecordId]
+    ) -> dict[RecordId, tuple[RecordId, ...]]:
+        """Every valid id asked maps to its invoices (``()`` when none); one query per 1000."""
+        ids = queries.valid_ids(payment_ids)
+        if not ids:
+            return {}
+        applied = await self._applications(ids)
+        return {RecordId(i): applied.get(RecordId(i), ()) for i in ids}
 
     async def get_payments_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Payment]:
         if not keys:

@@ -3,10 +3,12 @@
 Reads come from SuiteQL rows (lowercase keys, string values, null columns
 absent, dates ``D/M/YYYY``, booleans ``T``/``F``); writes are record-service
 bodies (camelCase, references ``{"id": "5"}``, amounts as Decimal numbers).
-Codes: invoice status ``A`` open (partially paid when ``amountRemaining`` is
-below the total), ``B`` paid in full; billing schedule types ``TM``/``FBI``/
-``FBM``/``STD`` ↔ PERIODIC/FIXED/MILESTONE/RECURRING; frequency ``CUSTOM`` ↔
-NONE. Anything unreadable raises `MappingFailed`.
+Transactions name their customer in ``customer`` (the customer even when
+``entity`` is one of its projects). Codes: invoice status ``A`` open
+(partially paid when ``amountRemaining`` is below the total), ``B`` paid in
+full; billing schedule types ``TM``/``FBI``/``FBM``/``STD`` ↔
+PERIODIC/FIXED/MILESTONE/RECURRING; frequency ``CUSTOM`` ↔ NONE. Anything
+unreadable raises `MappingFailed`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from adapters.netsuite.errors import SYSTEM
+from adapters.netsuite.queries import INVOICE, PAYMENT
 from domain.commands import (
     BillingScheduleCreate,
     CustomerUpsert,
@@ -41,6 +44,7 @@ from domain.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    Ledger,
     LegalEntity,
     Payment,
 )
@@ -51,6 +55,7 @@ __all__ = [
     "PAYMENT_SOURCES",
     "Reference",
     "Row",
+    "applications",
     "billing_schedule",
     "billing_schedule_body",
     "customer",
@@ -58,7 +63,9 @@ __all__ = [
     "erp_project",
     "invoice",
     "invoice_body",
+    "invoice_line",
     "job_body",
+    "ledger",
     "legal_entities",
     "payment",
     "payment_body",
@@ -218,14 +225,14 @@ def invoice(row: Row, lines: Sequence[Row], reference: Reference) -> Invoice:
             id=RecordId(row["id"]),
             external_id=row.get("externalid"),
             engagement_key=_key(row.get("custbody_eg_engagement_key")),
-            customer_id=_rid(row.get("entity")),
+            customer_id=_rid(row.get("customer")),
             tran_id=row.get("tranid"),
             tran_date=parse_date(row["trandate"]),
             due_date=parse_date(row.get("duedate")),
             total=total,
             amount_remaining=_money(row.get("foreignamountremaining"), currency) or total,
             status=_status(row),
-            lines=tuple(_line(line, currency) for line in lines),
+            lines=tuple(invoice_line(line, currency) for line in lines),
             memo=row.get("memo"),
             modified_at=parse_timestamp(row.get("modified")),
         )
@@ -233,7 +240,7 @@ def invoice(row: Row, lines: Sequence[Row], reference: Reference) -> Invoice:
     return _mapped("invoice", row, build)
 
 
-def _line(row: Row, currency: str) -> InvoiceLine:
+def invoice_line(row: Row, currency: str) -> InvoiceLine:
     amount = Decimal(row["netamount"])
     quantity = Decimal(row.get("quantity", "1"))
     rate = Decimal(row["rate"]) if "rate" in row else amount
@@ -248,16 +255,46 @@ def _line(row: Row, currency: str) -> InvoiceLine:
     )
 
 
-def payment(row: Row, applications: Sequence[Row], reference: Reference) -> Payment:
+def payment(row: Row, reference: Reference, invoice_ids: Sequence[RecordId] = ()) -> Payment:
     return _mapped("payment", row, lambda: Payment(
         id=RecordId(row["id"]),
         external_id=row.get("externalid"),
-        customer_id=_rid(row.get("entity")),
+        customer_id=_rid(row.get("customer")),
         engagement_key=_key(row.get("custbody_eg_engagement_key")),
         tran_date=parse_date(row["trandate"]),
         amount=Money(amount=Decimal(row["foreigntotal"]), currency=_currency(reference, row)),
-        invoice_ids=tuple(RecordId(a["appliedtotransaction"]) for a in applications),
+        invoice_ids=tuple(invoice_ids),
     ))  # fmt: skip
+
+
+def applications(rows: Sequence[Row]) -> dict[RecordId, tuple[RecordId, ...]]:
+    """Payment id -> the invoices it was applied to, in line order (transactionline rows)."""
+    applied: dict[RecordId, list[RecordId]] = {}
+    for row in rows:
+        if "transaction" not in row or "appliedtotransaction" not in row:
+            raise MappingFailed(
+                f"cannot map an application of payment {row.get('transaction', '?')}",
+                system=SYSTEM,
+            )
+        applied.setdefault(RecordId(row["transaction"]), []).append(
+            RecordId(row["appliedtotransaction"])
+        )
+    return {payment_id: tuple(invoices) for payment_id, invoices in applied.items()}
+
+
+def ledger(rows: Sequence[Row], reference: Reference) -> Ledger:
+    """Invoice headers (no lines) and payments (no applications), told apart by ``type``."""
+    invoices: list[Invoice] = []
+    payments: list[Payment] = []
+    for row in rows:
+        kind = row.get("type")
+        if kind == INVOICE:
+            invoices.append(invoice(row, (), reference))
+        elif kind == PAYMENT:
+            payments.append(payment(row, reference))
+        else:
+            raise _fail("transaction", row, ValueError(f"unexpected type {kind!r}"))
+    return Ledger(invoices=tuple(invoices), payments=tuple(payments))
 
 
 def billing_schedule(row: Row, lines: Sequence[Row], reference: Reference) -> BillingSchedule:

@@ -4,7 +4,10 @@ Values are never interpolated raw: ids must be digits (anything else cannot
 be a NetSuite internal id and is dropped), text is quoted with ``''``
 escaping. ``IN`` lists hold at most `MAX_IN` values (Oracle's limit).
 Timestamps are read through ``TO_CHAR`` because SuiteQL shows a bare
-``lastmodifieddate`` as a date only.
+``lastmodifieddate`` as a date only. A transaction's ``entity`` may be the
+customer or one of its projects (``job``); the ``customer`` column resolves
+it to the customer in the same query, by a correlated sub-select of the
+job's ``parent`` (our jobs hang directly off a customer).
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "ALL_CUSTOMERS",
     "CURRENCIES",
+    "INVOICE",
     "ITEMS",
     "MAX_IN",
+    "PAYMENT",
     "SUBSIDIARIES",
     "billing_schedules",
     "chunks",
@@ -25,6 +31,7 @@ __all__ = [
     "invoice_lines",
     "invoices",
     "jobs",
+    "ledger",
     "payment_applications",
     "payments",
     "quote",
@@ -33,6 +40,8 @@ __all__ = [
 ]
 
 MAX_IN = 1000
+INVOICE = "CustInvc"  # transaction.type of an invoice
+PAYMENT = "CustPymt"  # transaction.type of a customer payment
 MODIFIED = "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD\"T\"HH24:MI:SS') AS modified"
 
 SUBSIDIARIES = "SELECT id, name, country, currency, externalid FROM subsidiary ORDER BY id"
@@ -48,10 +57,18 @@ _JOB = (
     "location, startdate, projectedenddate, custentity_eg_billing_model, "
     f"custentity_eg_rate_card_version, custentity_eg_nte, {MODIFIED}"
 )
-_TRANSACTION = (
-    "id, tranid, entity, status, foreigntotal, foreignamountremaining, trandate, duedate, "
-    f"currency, subsidiary, memo, externalid, custbody_eg_engagement_key, {MODIFIED}"
+_CUSTOMER_OF_ENTITY = (
+    "NVL((SELECT parent FROM job WHERE job.id = transaction.entity), transaction.entity) "
+    "AS customer"
 )
+_TRANSACTION = (
+    f"id, tranid, {_CUSTOMER_OF_ENTITY}, status, foreigntotal, foreignamountremaining, "
+    "trandate, duedate, currency, subsidiary, memo, externalid, custbody_eg_engagement_key, "
+    f"{MODIFIED}"
+)
+
+
+ALL_CUSTOMERS = f"SELECT {_CUSTOMER} FROM customer ORDER BY id"
 
 
 def quote(text: str) -> str:
@@ -85,15 +102,23 @@ def jobs(condition: str) -> str:
 
 def invoices(condition: str) -> str:
     return (
-        f"SELECT {_TRANSACTION} FROM transaction WHERE type = 'CustInvc' AND ({condition}) "
+        f"SELECT {_TRANSACTION} FROM transaction WHERE type = {quote(INVOICE)} AND ({condition}) "
         "ORDER BY id"
     )
 
 
 def payments(condition: str) -> str:
     return (
-        f"SELECT {_TRANSACTION} FROM transaction WHERE type = 'CustPymt' AND ({condition}) "
+        f"SELECT {_TRANSACTION} FROM transaction WHERE type = {quote(PAYMENT)} AND ({condition}) "
         "ORDER BY id"
+    )
+
+
+def ledger(condition: str) -> str:
+    """Invoice and payment headers in one query; each row's ``type`` tells which it is."""
+    return (
+        f"SELECT type, {_TRANSACTION} FROM transaction "
+        f"WHERE {in_texts('type', [INVOICE, PAYMENT])} AND ({condition}) ORDER BY id"
     )
 
 

@@ -37,7 +37,7 @@ OPPORTUNITY_FIELDS: tuple[str, ...] = (
     "Id", "Name", "AccountId", "StageName", "IsWon", "IsClosed", "Amount", "CloseDate",
     "Probability", "CurrencyIsoCode", "Engagement_Key__c", "Billing_Model__c",
     "Service_Line__c", "Legal_Entity__c", "Rate_Card_Version__c", "Invoiced_Amount__c",
-    "Owner.Email", "SystemModstamp",
+    "Owner.Email", "Account.Name", "Account.Customer_Key__c", "SystemModstamp",
 )  # fmt: skip
 ACCOUNT_FIELDS: tuple[str, ...] = (
     "Id", "Name", "Industry", "CurrencyIsoCode", "Customer_Key__c", "SystemModstamp",
@@ -84,6 +84,9 @@ def opportunity_from(record: Mapping[str, Any], *, default_currency: str) -> Opp
     try:
         currency = record.get("CurrencyIsoCode") or default_currency
         owner = record.get("Owner")
+        account = record.get("Account")
+        account = account if isinstance(account, dict) else {}
+        customer_key = account.get("Customer_Key__c")
         probability = record.get("Probability")
         close = record.get("CloseDate")
         billing = record.get("Billing_Model__c")
@@ -106,6 +109,8 @@ def opportunity_from(record: Mapping[str, Any], *, default_currency: str) -> Opp
             rate_card_version=record.get("Rate_Card_Version__c"),
             invoiced_amount=_money(record.get("Invoiced_Amount__c"), currency),
             owner=owner.get("Email") if isinstance(owner, dict) else None,
+            customer_key=CustomerKey(customer_key) if customer_key else None,
+            account_name=account.get("Name"),
             modified_at=_datetime(record.get("SystemModstamp")),
         )
     except (KeyError, TypeError, ValueError, ValidationError) as exc:

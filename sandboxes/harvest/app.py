@@ -44,23 +44,39 @@ def create_app(
     rate_window_s: float = 15.0,
     clock: Callable[[], float] = time.monotonic,
     tokens: Mapping[str, Iterable[str]] | None = None,
+    report_rate_limit: int | None = 100,
+    report_rate_window_s: float = 900.0,
+    uninvoiced_includes_unapproved: bool = False,
 ) -> Starlette:
     """Build the Harvest sandbox seeded from `firm`.
 
     `rate_limit` requests per `rate_window_s` seconds per token+account (Harvest's
-    100 / 15 s by default; None disables it), measured on `clock`. `tokens` maps
-    each accepted personal access token to the account ids it may use; by
-    default only `HARVEST_TOKEN` for `HARVEST_ACCOUNT_ID`.
+    100 / 15 s by default; None disables it), measured on `clock`; Reports API
+    calls are counted apart, `report_rate_limit` per `report_rate_window_s`
+    (100 / 15 min by default; None disables it). `tokens` maps each accepted
+    personal access token to the account ids it may use; by default only
+    `HARVEST_TOKEN` for `HARVEST_ACCOUNT_ID`. `uninvoiced_includes_unapproved`
+    makes the Uninvoiced report count work awaiting approval (unverified which
+    Harvest does; by default only approved work counts).
     """
-    if rate_limit is not None and rate_limit < 1:
-        raise ValueError("rate_limit must be at least 1 (or None to disable it)")
-    account = HarvestAccount(firm)
-    limiter = RateLimiter(rate_limit, rate_window_s, clock) if rate_limit is not None else None
+    for name, limit in (("rate_limit", rate_limit), ("report_rate_limit", report_rate_limit)):
+        if limit is not None and limit < 1:
+            raise ValueError(f"{name} must be at least 1 (or None to disable it)")
+    account = HarvestAccount(firm, uninvoiced_includes_unapproved=uninvoiced_includes_unapproved)
+    limiters = {
+        "requests": RateLimiter(rate_limit, rate_window_s, clock) if rate_limit else None,
+        "reports": (
+            RateLimiter(report_rate_limit, report_rate_window_s, clock)
+            if report_rate_limit
+            else None
+        ),
+    }
 
     def reset_state() -> None:
         account.reset()
-        if limiter is not None:
-            limiter.reset()
+        for limiter in limiters.values():
+            if limiter is not None:
+                limiter.reset()
 
     control = ControlPlane(reset_state=reset_state, faults=faults, seed=seed)
     grants = {
@@ -73,7 +89,12 @@ def create_app(
             Middleware(
                 FaultMiddleware, control=control, throttled=throttled, server_error=server_error
             ),
-            Middleware(HarvestGate, tokens=grants, limiter=limiter),
+            Middleware(
+                HarvestGate,
+                tokens=grants,
+                limiter=limiters["requests"],
+                report_limiter=limiters["reports"],
+            ),
         ],
         exception_handlers={HarvestError: _vendor_error, HTTPException: _http_error},
     )

@@ -9,6 +9,9 @@ around the vendor routes; the control plane (``/__sandbox``) passes through.
   parameters instead.
 - 100 requests per 15 s per token+account (sliding window on a monotonic
   clock) → 429 with ``Retry-After`` = whole seconds until the window frees.
+- The Reports API (``/v2/reports/...``) has its own, stricter limit: 100
+  requests per 15 min per token+account, counted in a window of its own
+  (unverified: whether a report call also counts against the 15 s limit).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sandboxes.harvest.errors import (
     message,
     too_many_requests,
 )
+from sandboxes.harvest.reports import REPORTS_PREFIX
 
 __all__ = ["HarvestGate", "RateLimiter"]
 
@@ -63,10 +67,12 @@ class HarvestGate:
         *,
         tokens: Mapping[str, frozenset[str]],
         limiter: RateLimiter | None,
+        report_limiter: RateLimiter | None = None,
     ) -> None:
         self.app = app
         self.tokens = tokens  # token → account ids it may use
         self.limiter = limiter
+        self.report_limiter = report_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -92,7 +98,9 @@ class HarvestGate:
         account = headers.get("harvest-account-id") or params.get("account_id")
         if not account or account not in self.tokens[token]:
             raise forbidden(account)
-        if self.limiter is not None:
-            wait = self.limiter.hit((token, account))
+        reports = scope["path"].startswith(REPORTS_PREFIX)
+        limiter = self.report_limiter if reports else self.limiter
+        if limiter is not None:
+            wait = limiter.hit((token, account))
             if wait is not None:
                 raise too_many_requests(max(1, math.ceil(wait)))

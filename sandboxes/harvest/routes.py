@@ -27,6 +27,7 @@ from sandboxes.harvest.render import (
     render_time_entry,
     render_user,
 )
+from sandboxes.harvest.reports import uninvoiced_report
 from sandboxes.harvest.state import HarvestState
 from sandboxes.harvest.writes import (
     EXPENSE_FIELDS,
@@ -57,11 +58,16 @@ def _id(request: Request) -> int:
 
 
 class HarvestAccount:
-    """One Harvest account: its state (rebuilt on reset) and its routes."""
+    """One Harvest account: its state (rebuilt on reset) and its routes.
 
-    def __init__(self, firm: Firm) -> None:
+    `uninvoiced_includes_unapproved` makes the Uninvoiced report count time and
+    expenses awaiting approval (see `sandboxes.harvest.reports`).
+    """
+
+    def __init__(self, firm: Firm, *, uninvoiced_includes_unapproved: bool = False) -> None:
         self.firm = firm
         self.state = HarvestState(firm)
+        self.uninvoiced_includes_unapproved = uninvoiced_includes_unapproved
 
     def reset(self) -> None:
         self.state = HarvestState(self.firm)
@@ -91,6 +97,7 @@ class HarvestAccount:
             Route("/v2/expenses/{id:int}", self.get_expense, methods=get),
             Route("/v2/expenses/{id:int}", self.patch_expense, methods=patch),
             Route("/v2/expenses/{id:int}", self.delete_expense, methods=delete),
+            Route("/v2/reports/uninvoiced", self.get_uninvoiced_report, methods=get),
         ]
 
     # -- reference data ---------------------------------------------------
@@ -255,3 +262,10 @@ class HarvestAccount:
         refuse_if_locked(expense, "expense")
         del self.state.expenses[expense.id]
         return Response(status_code=200)
+
+    # -- reports ----------------------------------------------------------
+
+    async def get_uninvoiced_report(self, request: Request) -> Response:
+        include_unapproved = self.uninvoiced_includes_unapproved
+        page = uninvoiced_report(request, self.state, include_unapproved=include_unapproved)
+        return HarvestJSONResponse(page)

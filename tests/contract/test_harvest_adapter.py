@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from decimal import Decimal
@@ -23,7 +25,7 @@ from domain.errors import (
 )
 from domain.health import BreakerState
 from domain.ids import EngagementKey, RecordId
-from domain.models import ApprovalStatus
+from domain.models import ApprovalStatus, UninvoicedWork
 from domain.money import Money
 from domain.ports import TimeTracking
 from sandboxes.firm import Firm, TimeEntry
@@ -255,6 +257,305 @@ async def test_expenses_by_engagement_map_amounts_in_the_client_currency(
     assert {e.amount.currency for e in expenses} == currencies
     assert sum(e.billed for e in expenses) == sum(x.invoice is not None for x in expected)
     assert sum(e.approved for e in expenses) == sum(x.approved for x in expected)
+
+
+# -- uninvoiced work (the Reports API) ----------------------------------------------
+
+REPORT = "GET /v2/reports/uninvoiced"
+
+
+async def expected_uninvoiced(
+    adapter: HarvestAdapter, keys: list[EngagementKey], start: date, end: date
+) -> dict[EngagementKey, tuple[Decimal, Money, Money]]:
+    """Per engagement with work spent from `start` to `end`: the hours, the sum of hours
+    times bill rate, and the sum of expenses, of approved, billable, unbilled work,
+    from the adapter's own listings."""
+    entries = await adapter.get_time_entries_by_engagement(keys, date_from=start, date_to=end)
+    expenses = await adapter.get_expenses_by_engagement(keys, date_from=start, date_to=end)
+    hours: dict[EngagementKey, Decimal] = defaultdict(Decimal)
+    time: dict[EngagementKey, list[Money]] = defaultdict(list)
+    spent: dict[EngagementKey, list[Money]] = defaultdict(list)
+    currency: dict[EngagementKey, str] = {}
+    for entry in entries:
+        assert entry.engagement_key is not None and entry.cost_rate is not None
+        key = entry.engagement_key
+        currency[key] = entry.cost_rate.currency
+        if entry.billable and entry.approval is ApprovalStatus.APPROVED and not entry.billed:
+            assert entry.bill_rate is not None
+            hours[key] += entry.hours
+            time[key].append(entry.bill_rate * entry.hours)
+    for expense in expenses:
+        assert expense.engagement_key is not None
+        key = expense.engagement_key
+        currency[key] = expense.amount.currency
+        if expense.billable and expense.approved and not expense.billed:
+            spent[key].append(expense.amount)
+    return {
+        key: (hours[key], Money.sum(time[key], code), Money.sum(spent[key], code))
+        for key, code in currency.items()
+    }
+
+
+def as_tuple(work: UninvoicedWork) -> tuple[Decimal, Money, Money]:
+    return (work.hours, work.time_amount, work.expense_amount)
+
+
+async def test_uninvoiced_work_of_every_engagement_is_two_calls_and_sums_the_approved_work(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    adapter = make_adapter(today=lambda: firm.as_of)
+    keys = harvest_keys(firm)
+    work = await adapter.get_uninvoiced(keys)
+    assert await sandbox.by_endpoint() == {"GET /v2/projects": 1, REPORT: 1}
+    [report] = [
+        r for r in (await sandbox.http.get("/__sandbox/requests")).json()["requests"]
+        if r["path"] == "/v2/reports/uninvoiced"
+    ]  # fmt: skip
+    assert report["query"] == "from=20251101&to=20261031&per_page=2000"
+    found = {w.engagement_key: w for w in work}
+    assert [w.engagement_key for w in work] == [k for k in keys if k in found]
+    expected = await expected_uninvoiced(adapter, keys, date(2025, 11, 1), firm.as_of)
+    assert set(found) == set(expected)
+    for key, (hours, time, spent) in expected.items():
+        assert as_tuple(found[key]) == (hours, time, spent), key
+    currencies = {e.key: e.currency for e in firm.engagements}
+    assert all(w.time_amount.currency == currencies[w.engagement_key] for w in work)
+    assert sum(w.expense_amount.amount > 0 for w in work) > 0
+    assert sum(w.hours > 0 for w in work) > 0
+
+
+async def test_unknown_engagements_are_absent_and_spare_the_report(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    adapter = make_adapter(today=lambda: firm.as_of)
+    key = busiest(firm, 1)[0]
+    unknown = EngagementKey("ENG-1999-00001")
+    work = await adapter.get_uninvoiced([unknown, key, key])
+    assert [w.engagement_key for w in work] == [key]
+    assert await sandbox.by_endpoint() == {"GET /v2/projects": 1, REPORT: 1}
+    await sandbox.reset_calls()
+    assert await adapter.get_uninvoiced([unknown]) == []
+    assert await adapter.get_uninvoiced([]) == []
+    assert await sandbox.by_endpoint() == {}  # the directory remembers `unknown` is absent
+
+
+async def test_report_pages_are_read_by_page_number(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = harvest_keys(firm)
+    whole = await make_adapter(today=lambda: firm.as_of).get_uninvoiced(keys)
+    window = {"from": "20251101", "to": "20261031", "per_page": 1}
+    rows = (await sandbox.vendor("GET", "/v2/reports/uninvoiced", params=window))["total_entries"]
+    await sandbox.reset_calls()
+    paged = await make_adapter(today=lambda: firm.as_of, page_size=10).get_uninvoiced(keys)
+    assert paged == whole
+    assert await sandbox.by_endpoint() == {
+        "GET /v2/projects": math.ceil(len(keys) / 10),
+        REPORT: math.ceil(rows / 10),
+    }
+    assert math.ceil(rows / 10) > 1
+
+
+class FailFirstReport(httpx.AsyncBaseTransport):
+    """Arms the sandbox's error_rate just before the first report request goes through."""
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        self.sandbox = sandbox
+        self.armed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/reports/uninvoiced" and not self.armed:
+            self.armed = True
+            await self.sandbox.faults(error_rate=1)
+        return await self.sandbox.transport.handle_async_request(request)
+
+
+async def test_a_server_error_on_the_report_is_retried(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    async def clear_faults() -> None:
+        await sandbox.faults(error_rate=0)
+
+    keys = busiest(firm, 3)
+    clean = await make_adapter(today=lambda: firm.as_of).get_uninvoiced(keys)
+    await sandbox.reset_calls()
+    sleep = RecordedSleeps(clear_faults)
+    adapter = make_adapter(
+        today=lambda: firm.as_of, transport=FailFirstReport(sandbox), sleep=sleep
+    )
+    assert await adapter.get_uninvoiced(keys) == clean
+    assert len(sleep.delays) == 1
+    assert await sandbox.by_endpoint() == {"GET /v2/projects": 1, REPORT: 2}
+
+
+async def test_a_throttled_report_waits_out_its_retry_after(
+    make_adapter: AdapterFactory, firm: Firm
+) -> None:
+    clock = FakeClock()
+    app = create_app(firm, rate_limit=2, report_rate_limit=1, report_rate_window_s=20, clock=clock)
+    limited = SandboxControl(app, BASE)
+    sleep = RecordedSleeps(clock=clock)
+    adapter = make_adapter(transport=limited.transport, sleep=sleep, today=lambda: firm.as_of)
+    keys = busiest(firm, 2)
+    first = await adapter.get_uninvoiced(keys)
+    clock.now += 15  # the 15 s request window frees; the report's 20 s one does not
+    second = await adapter.get_uninvoiced(keys)
+    assert second == first and len(first) == 2
+    assert sleep.delays == [5.0]
+    # the second read found its projects in the directory
+    assert await limited.by_endpoint() == {"GET /v2/projects": 1, REPORT: 3}
+    await limited.aclose()
+
+
+async def test_a_report_retry_after_beyond_the_policy_surfaces_unavailable(
+    make_adapter: AdapterFactory, firm: Firm
+) -> None:
+    clock = FakeClock()
+    limited = SandboxControl(create_app(firm, report_rate_limit=1, clock=clock), BASE)
+    sleep = RecordedSleeps(clock=clock)
+    adapter = make_adapter(transport=limited.transport, sleep=sleep, today=lambda: firm.as_of)
+    keys = busiest(firm, 1)
+    assert await adapter.get_uninvoiced(keys)
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await adapter.get_uninvoiced(keys)  # Harvest asks for 900 s: more than we wait
+    assert caught.value.status == 429
+    assert sleep.delays == []
+    assert await limited.calls(REPORT) == 2
+    await limited.aclose()
+
+
+# -- the project directory ----------------------------------------------------------
+
+PROJECTS = "GET /v2/projects"
+OCTOBER = date(2026, 10, 1)
+
+
+async def test_time_entries_and_uninvoiced_work_read_together_share_one_projects_listing(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = harvest_keys(firm)
+    cold = make_adapter(today=lambda: firm.as_of)
+    expected_work = await cold.get_uninvoiced(keys)
+    expected_entries = await cold.get_time_entries_by_engagement(keys, date_from=OCTOBER)
+    assert expected_work and expected_entries
+    adapter = make_adapter(today=lambda: firm.as_of)
+    for listings in (1, 0):  # a cold directory, then a warm one
+        await sandbox.reset_calls()
+        work, entries = await asyncio.gather(
+            adapter.get_uninvoiced(keys),
+            adapter.get_time_entries_by_engagement(keys, date_from=OCTOBER),
+        )
+        assert work == expected_work and entries == expected_entries
+        calls = await sandbox.by_endpoint()
+        assert calls.get(PROJECTS, 0) == listings, calls
+        assert calls.get(REPORT) == 1 and calls.get("GET /v2/time_entries") == 1, calls
+
+
+async def test_the_projects_are_listed_again_once_the_directory_ttl_expires(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    clock = FakeClock()
+    adapter = make_adapter(clock=clock, directory_ttl_s=60.0)
+    keys = busiest(firm, 2)
+    first = await adapter.get_expenses_by_engagement(keys)
+    clock.now += 59
+    assert await adapter.get_expenses_by_engagement(keys) == first
+    assert await adapter.get_expenses_by_engagement(keys[:1])
+    assert await sandbox.calls(PROJECTS) == 1
+    clock.now += 1
+    assert await adapter.get_expenses_by_engagement(keys) == first
+    assert await sandbox.calls(PROJECTS) == 2
+
+
+async def test_an_unknown_key_is_looked_up_once_per_ttl(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    clock = FakeClock()
+    adapter = make_adapter(clock=clock)  # the default TTL: 300 s
+    unknown = EngagementKey("ENG-1999-00001")
+    known = busiest(firm, 1)[0]
+    for _ in range(3):
+        assert await adapter.get_time_entries_by_engagement([unknown]) == []
+    assert await sandbox.calls(PROJECTS) == 1
+    assert await adapter.get_time_entries_by_engagement([unknown, known])  # learnt from the listing
+    assert await sandbox.calls(PROJECTS) == 1
+    clock.now += 300
+    assert await adapter.get_time_entries_by_engagement([unknown]) == []
+    assert await adapter.get_time_entries_by_engagement([unknown]) == []
+    assert await sandbox.calls(PROJECTS) == 2
+
+
+async def test_a_create_finds_its_project_in_a_warm_directory(
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
+) -> None:
+    command = new_entry(firm, "TE-D-1")
+    await adapter.get_time_entries_by_engagement([command.engagement_key])
+    await sandbox.reset_calls()
+    created = await adapter.create_time_entry(command)
+    assert created.engagement_key == command.engagement_key
+    assert PROJECTS not in await sandbox.by_endpoint()
+
+
+async def test_a_failed_listing_fails_every_reader_sharing_it_and_is_not_remembered(
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = busiest(firm, 2)
+    await sandbox.faults(error_rate=1)
+    outcomes = await asyncio.gather(
+        adapter.get_time_entries_by_engagement(keys),
+        adapter.get_expenses_by_engagement(keys),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, UpstreamUnavailable) for o in outcomes), outcomes
+    assert await sandbox.by_endpoint() == {PROJECTS: FAST.max_attempts}  # one shared listing
+    await sandbox.faults(error_rate=0)
+    await sandbox.reset_calls()
+    assert await adapter.get_expenses_by_engagement(keys)
+    assert await sandbox.calls(PROJECTS) == 1
+
+
+class HoldProjects(httpx.AsyncBaseTransport):
+    """Holds every /v2/projects request until `release` is set; `entered` tells one came."""
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        self.sandbox = sandbox
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/projects":
+            self.entered.set()
+            await self.release.wait()
+        return await self.sandbox.transport.handle_async_request(request)
+
+
+async def test_a_cancelled_reader_leaves_the_shared_listing_to_the_others(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    hold = HoldProjects(sandbox)
+    adapter = make_adapter(transport=hold)
+    keys = busiest(firm, 2)
+    leaving = asyncio.create_task(adapter.get_time_entries_by_engagement(keys))
+    staying = asyncio.create_task(adapter.get_expenses_by_engagement(keys))
+    await asyncio.wait_for(hold.entered.wait(), timeout=5)
+    leaving.cancel()
+    hold.release.set()
+    assert await asyncio.wait_for(staying, timeout=5)
+    assert leaving.cancelled()
+    assert await sandbox.calls(PROJECTS) == 1
+
+
+async def test_a_zero_ttl_remembers_nothing_but_still_shares_a_listing_in_flight(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    adapter = make_adapter(directory_ttl_s=0)
+    keys = busiest(firm, 2)
+    await asyncio.gather(
+        adapter.get_time_entries_by_engagement(keys), adapter.get_expenses_by_engagement(keys)
+    )
+    assert await sandbox.calls(PROJECTS) == 1
+    await adapter.get_expenses_by_engagement(keys)
+    assert await sandbox.calls(PROJECTS) == 2
 
 
 # -- writes -------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
-from collections.abc import AsyncIterator, Callable
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 
@@ -37,6 +40,7 @@ from domain.models import (
     CustomerStatus,
     InvoiceLine,
     InvoiceStatus,
+    Ledger,
 )
 from domain.money import Money
 from domain.ports import ERP
@@ -50,7 +54,8 @@ from sandboxes.netsuite import (
 from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"
-SUITEQL = "POST /services/rest/query/v1/suiteql"
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+SUITEQL = f"POST {SUITEQL_PATH}"
 TOKEN = "POST /services/rest/auth/oauth2/v1/token"
 FAST = fast_policy(backoff_max_s=0.004, breaker_failure_threshold=3)
 
@@ -174,6 +179,8 @@ async def test_batch_reads_of_nothing_or_of_bogus_ids_make_no_call(
     assert await erp.get_customers([RecordId("x'; DROP"), RecordId("")]) == []
     assert await erp.get_invoices([]) == []
     assert await erp.get_customers_by_key([]) == []
+    assert await erp.get_ledger([]) == Ledger()
+    assert await erp.get_payment_applications([RecordId("x'; DROP"), RecordId("")]) == {}
     assert await control.calls() == 0
 
 
@@ -265,6 +272,307 @@ async def test_erp_projects_and_billing_schedules_by_engagement(
     assert [line.amount for line in schedule.lines] == [
         Money(amount=line.amount, currency=engagement.currency) for line in source.lines
     ]
+
+
+# --- call counts of batch reads -------------------------------------------------
+
+
+class SuiteQLTap(httpx.AsyncBaseTransport):
+    """Passes requests through and records each SuiteQL query sent (not its later pages)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.queries: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == SUITEQL_PATH and request.url.params.get("offset") == "0":
+            self.queries.append(json.loads(await request.aread())["q"])
+        return await self.inner.handle_async_request(request)
+
+    def tables(self) -> dict[str, int]:
+        """Queries sent by the table they read (the outer FROM: sub-selects come earlier)."""
+        return dict(Counter(re.findall(r"\bFROM (\w+)", q)[-1] for q in self.queries))
+
+
+@pytest.fixture
+def tap(app: Starlette) -> SuiteQLTap:
+    return SuiteQLTap(httpx.ASGITransport(app=app))
+
+
+@pytest.fixture
+async def counted(
+    make: AdapterFactory, tap: SuiteQLTap, control: SandboxControl
+) -> NetSuiteAdapter:
+    """An adapter whose token and reference data are in hand, with the tap and counts reset."""
+    adapter = make(transport=tap)
+    await adapter.list_legal_entities()
+    tap.queries.clear()
+    await control.reset_calls()
+    return adapter
+
+
+def all_keys(firm: Firm) -> list[EngagementKey]:
+    return [EngagementKey(e.key) for e in activated(firm)]
+
+
+async def test_list_customers_is_one_query_for_every_customer_and_planted_duplicate(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    customers = await counted.list_customers()
+    assert await control.by_endpoint() == {SUITEQL: 1}
+    assert tap.tables() == {"customer": 1}
+    sources = [*firm.customers, *firm.duplicate_customers]
+    assert len(customers) == len(sources) == 63
+    assert sorted(c.key for c in customers) == sorted(c.key for c in sources)
+    planted = [d for d in firm.discrepancies if d.kind == "DUPLICATE_ERP_CUSTOMER"]
+    assert planted
+    assert all(set(d.records) <= {c.key for c in customers} for d in planted)
+    assert customers == await counted.get_customers([c.id for c in customers])
+
+
+async def test_list_customers_follows_pages_of_one_query(
+    make: AdapterFactory, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    adapter = make(transport=tap, page_size=7)
+    await adapter.list_legal_entities()
+    tap.queries.clear()
+    await control.reset_calls()
+    customers = await adapter.list_customers()
+    assert len({c.id for c in customers}) == len(customers) == 63
+    assert tap.tables() == {"customer": 1}
+    assert await control.by_endpoint() == {SUITEQL: math.ceil(63 / 7)}
+
+
+async def test_invoices_without_lines_are_one_header_query_for_all_engagements(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    bare = await counted.get_invoices_by_engagement(all_keys(firm), with_lines=False)
+    assert await control.by_endpoint() == {SUITEQL: 1}
+    assert tap.tables() == {"transaction": 1}
+    assert "transactionline" not in tap.queries[0]
+    assert len(bare) == len(firm.invoices)
+    assert all(invoice.lines == () for invoice in bare)
+    full = await counted.get_invoices_by_engagement(all_keys(firm))
+    assert [invoice.model_copy(update={"lines": ()}) for invoice in full] == bare
+    ids: dict[str, RecordId] = {c.key: c.id for c in await counted.list_customers()}
+    assert {i.external_id: i.customer_id for i in bare} == {
+        source.key: ids[source.customer] for source in firm.invoices
+    }
+
+
+async def test_invoices_with_lines_are_two_queries_for_all_engagements(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    invoices = await counted.get_invoices_by_engagement(all_keys(firm))
+    assert tap.tables() == {"transaction": 1, "transactionline": 1}
+    lines = sum(len(invoice.lines) for invoice in invoices)
+    assert lines == sum(len(source.lines) for source in firm.invoices)
+    # the line query's rows (1703) come in two pages of 1000: three requests, two queries
+    assert await control.by_endpoint() == {SUITEQL: 1 + math.ceil(lines / 1000)}
+    assert 1 + math.ceil(lines / 1000) == 3
+
+
+async def test_payments_are_two_queries_for_all_engagements(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    payments = await counted.get_payments_by_engagement(all_keys(firm))
+    assert await control.by_endpoint() == {SUITEQL: 2}
+    assert tap.tables() == {"transaction": 1, "transactionline": 1}
+    assert sorted(p.external_id or "" for p in payments) == sorted(p.key for p in firm.payments)
+    assert all(len(payment.invoice_ids) == 1 for payment in payments)
+    ids: dict[str, RecordId] = {c.key: c.id for c in await counted.list_customers()}
+    assert {p.external_id: p.customer_id for p in payments} == {
+        source.key: ids[source.customer] for source in firm.payments
+    }
+
+
+async def test_ledger_is_one_query_in_one_request_for_all_engagements(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    ledger = await counted.get_ledger(all_keys(firm))
+    assert await control.by_endpoint() == {SUITEQL: 1}
+    assert tap.tables() == {"transaction": 1}
+    assert "transactionline" not in tap.queries[0]
+    assert (len(ledger.invoices), len(ledger.payments)) == (526, 450)  # 976 rows: one page
+    assert (len(firm.invoices), len(firm.payments)) == (526, 450)
+    assert all(invoice.lines == () for invoice in ledger.invoices)
+    assert all(payment.invoice_ids == () for payment in ledger.payments)
+
+
+async def test_ledger_equals_bare_invoices_and_payments_without_applications(
+    counted: NetSuiteAdapter, firm: Firm
+) -> None:
+    keys = all_keys(firm)
+    ledger = await counted.get_ledger(keys)
+    assert list(ledger.invoices) == await counted.get_invoices_by_engagement(keys, with_lines=False)
+    payments = await counted.get_payments_by_engagement(keys)
+    assert list(ledger.payments) == [p.model_copy(update={"invoice_ids": ()}) for p in payments]
+    applied = await counted.get_payment_applications([p.id for p in ledger.payments])
+    assert applied == {p.id: p.invoice_ids for p in payments}
+
+
+async def test_ledger_follows_pages_of_one_query(
+    make: AdapterFactory, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    adapter = make(transport=tap, page_size=100)
+    await adapter.list_legal_entities()
+    tap.queries.clear()
+    await control.reset_calls()
+    ledger = await adapter.get_ledger(all_keys(firm))
+    assert len({i.id for i in ledger.invoices} | {p.id for p in ledger.payments}) == 976
+    assert tap.tables() == {"transaction": 1}
+    assert await control.by_endpoint() == {SUITEQL: math.ceil(976 / 100)}
+
+
+async def test_payment_applications_of_all_payments_are_one_query_in_one_request(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    ledger = await counted.get_ledger(all_keys(firm))
+    ids = [payment.id for payment in ledger.payments]
+    tap.queries.clear()
+    await control.reset_calls()
+    applied = await counted.get_payment_applications(ids)
+    assert await control.by_endpoint() == {SUITEQL: 1}  # 450 application rows: one page
+    assert tap.tables() == {"transactionline": 1}
+    assert list(applied) == ids
+    assert all(len(invoices) == 1 for invoices in applied.values())
+    invoice_of = {i.id: i.external_id for i in ledger.invoices}
+    payment_of = {p.id: p.external_id for p in ledger.payments}
+    assert {payment_of[p]: invoice_of[i] for p, (i,) in applied.items()} == {
+        source.key: source.invoice for source in firm.payments
+    }
+
+
+async def test_payment_applications_of_unknown_or_unapplied_ids_are_empty(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    ledger = await counted.get_ledger(all_keys(firm))
+    invoice_id = ledger.invoices[0].id  # a transaction with no applications
+    tap.queries.clear()
+    await control.reset_calls()
+    applied = await counted.get_payment_applications(
+        [RecordId("999999"), invoice_id, RecordId("x"), RecordId("999999")]
+    )
+    assert applied == {RecordId("999999"): (), invoice_id: ()}
+    assert await control.by_endpoint() == {SUITEQL: 1}
+
+
+async def test_billing_schedules_are_two_queries_for_all_engagements(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, control: SandboxControl, firm: Firm
+) -> None:
+    keys = all_keys(firm)
+    schedules = await counted.get_billing_schedules_by_engagement(keys)
+    assert await control.by_endpoint() == {SUITEQL: 2}
+    assert tap.tables() == {"billingschedule": 1, "billingschedulerecurrence": 1}
+    sources = [s for s in firm.billing_schedules if s.engagement_key in keys]
+    assert sorted(s.engagement_key or "" for s in schedules) == sorted(
+        s.engagement_key for s in sources
+    )
+    assert sum(len(s.lines) for s in schedules) == sum(len(s.lines) for s in sources)
+
+
+BatchRead = Callable[[NetSuiteAdapter, list[EngagementKey]], Awaitable[object]]
+
+
+@pytest.mark.parametrize(
+    ("read", "per_table"),
+    [
+        (
+            lambda erp, keys: erp.get_invoices_by_engagement(keys, with_lines=False),
+            {"transaction": 2},
+        ),
+        (
+            lambda erp, keys: erp.get_invoices_by_engagement(keys),
+            {"transaction": 2, "transactionline": 1},
+        ),
+        (
+            lambda erp, keys: erp.get_payments_by_engagement(keys),
+            {"transaction": 2, "transactionline": 1},
+        ),
+        (
+            lambda erp, keys: erp.get_billing_schedules_by_engagement(keys),
+            {"billingschedule": 2, "billingschedulerecurrence": 1},
+        ),
+        (lambda erp, keys: erp.get_ledger(keys), {"transaction": 2}),
+    ],
+    ids=["invoices-without-lines", "invoices", "payments", "billing-schedules", "ledger"],
+)
+async def test_batch_reads_send_one_query_of_each_kind_per_chunk_of_1000(
+    counted: NetSuiteAdapter,
+    tap: SuiteQLTap,
+    firm: Firm,
+    read: BatchRead,
+    per_table: dict[str, int],
+) -> None:
+    keys = all_keys(firm)
+    padded = keys + [EngagementKey(f"ENG-NONE-{n:05d}") for n in range(1000)]
+    assert math.ceil(len(padded) / 1000) == 2
+    found = await read(counted, padded)
+    assert tap.tables() == per_table
+    tap.queries.clear()
+    assert found == await read(counted, keys)
+    assert sum(tap.tables().values()) == sum(per_table.values()) - 1  # one header chunk
+
+
+async def test_payment_applications_send_one_query_per_chunk_of_1000_ids(
+    counted: NetSuiteAdapter, tap: SuiteQLTap, firm: Firm
+) -> None:
+    ids = [payment.id for payment in (await counted.get_ledger(all_keys(firm))).payments]
+    padded = ids + [RecordId(str(n)) for n in range(900_001, 901_001)]
+    tap.queries.clear()
+    found = await counted.get_payment_applications(padded)
+    assert tap.tables() == {"transactionline": 2}
+    assert {p: i for p, i in found.items() if i} == await counted.get_payment_applications(ids)
+
+
+async def raw_suiteql(control: SandboxControl, q: str) -> list[dict[str, str]]:
+    """A SuiteQL query sent past the adapter, with a token of its own."""
+    token = await control.http.post(
+        TOKEN.removeprefix("POST "),
+        data={
+            "grant_type": "client_credentials",
+            "client_id": NETSUITE_CLIENT_ID,
+            "client_secret": NETSUITE_CLIENT_SECRET,
+        },
+    )
+    response = await control.http.post(
+        SUITEQL_PATH,
+        headers={"Authorization": f"Bearer {token.json()['access_token']}", "Prefer": "transient"},
+        json={"q": q},
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, str]] = response.json()["items"]
+    return items
+
+
+async def test_an_invoice_billed_to_a_project_names_the_projects_customer(
+    erp: NetSuiteAdapter, control: SandboxControl, firm: Firm
+) -> None:
+    command = await _posted_invoice_command(erp, firm)
+    project_id, customer_id = command.erp_project_id, command.customer_id
+    assert project_id is not None and project_id != customer_id
+    on_project = command.model_copy(
+        update={
+            "customer_id": project_id,
+            "external_id": f"{command.external_id}-PRJ",
+            "idempotency_key": f"{command.idempotency_key}:project",
+        }
+    )
+    posted = await erp.post_invoice(on_project)
+    (row,) = await raw_suiteql(control, f"SELECT entity FROM transaction WHERE id = {posted.id}")
+    assert row["entity"] == project_id  # NetSuite holds the project as the invoice's entity
+    assert posted.customer_id == customer_id
+    await control.reset_calls()
+    bare = await erp.get_invoices_by_engagement([command.engagement_key], with_lines=False)
+    assert await control.by_endpoint() == {SUITEQL: 1}  # resolved within the header query
+    assert {i.customer_id for i in bare} == {customer_id}
+    full = await erp.get_invoices_by_engagement([command.engagement_key])
+    assert {i.customer_id for i in full} == {customer_id}
+    assert posted.id in {i.id for i in full}
+    await control.reset_calls()
+    ledger = await erp.get_ledger([command.engagement_key])
+    assert await control.by_endpoint() == {SUITEQL: 1}  # resolved within the ledger query too
+    assert list(ledger.invoices) == bare
 
 
 # --- writes -------------------------------------------------------------------

@@ -149,6 +149,7 @@ async def test_health_probes_the_limits_endpoint(
 
 async def test_opportunities_map_to_the_canonical_model(crm: SalesforceAdapter, firm: Firm) -> None:
     keys = [EngagementKey(o.engagement_key) for o in firm.opportunities[:40]]
+    customers = {c.key: c for c in firm.customers}
     found = await crm.get_opportunities_by_engagement(keys)
     assert [o.engagement_key for o in found] == keys
     for canonical, source in zip(found, firm.opportunities[:40], strict=True):
@@ -167,6 +168,8 @@ async def test_opportunities_map_to_the_canonical_model(crm: SalesforceAdapter, 
         )
         assert canonical.rate_card_version == source.rate_card_version
         assert canonical.owner == source.owner
+        assert canonical.customer_key == source.customer  # via Account.Customer_Key__c
+        assert canonical.account_name == customers[source.customer].name
         assert canonical.modified_at is not None and canonical.modified_at.tzinfo is not None
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -590,6 +591,263 @@ async def test_expenses_can_be_created_and_edited_until_locked(
     assert refused.status_code == 422
     missing = await post_json(api, "/v2/expenses", {"project_id": payload["project_id"]})
     assert missing.status_code == 422
+
+
+# -- the Uninvoiced report (Reports API) --------------------------------------------
+
+REPORT = "/v2/reports/uninvoiced"
+REPORT_ROW_KEYS = {
+    "client_id", "client_name", "project_id", "project_name", "currency", "total_hours",
+    "uninvoiced_hours", "uninvoiced_expenses", "uninvoiced_amount",
+}  # fmt: skip
+Sums = dict[int, dict[str, Decimal]]
+
+
+def year_to(end: date) -> dict[str, str]:
+    """The longest window the report allows (365 days, inclusive), as compact dates."""
+    return {"from": f"{end - timedelta(days=364):%Y%m%d}", "to": f"{end:%Y%m%d}"}
+
+
+async def report_rows(api: httpx.AsyncClient, params: dict[str, str]) -> dict[int, dict[str, Any]]:
+    page = body(await api.get(REPORT, params=params))
+    assert page["total_pages"] == 1
+    return {row["project_id"]: row for row in page["results"]}
+
+
+Listed = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+async def listed(api: httpx.AsyncClient, start: date, end: date) -> Listed:
+    """The raw time entries and expenses spent from `start` to `end`, every page."""
+    window = {"from": start.isoformat(), "to": end.isoformat()}
+    entries = await follow(api, await api.get("/v2/time_entries", params=window), "time_entries")
+    expenses = await follow(api, await api.get("/v2/expenses", params=window), "expenses")
+    return entries, expenses
+
+
+def sums_of(rows: Listed, *, include_unapproved: bool = False) -> Sums:
+    """Per project, what the report should say, summed from the raw listings."""
+    entries, expenses = rows
+    zero = Decimal(0)
+    sums: Sums = defaultdict(lambda: defaultdict(lambda: zero))
+
+    def pending(row: dict[str, Any]) -> bool:
+        return row["billable"] and not row["is_billed"] and (include_unapproved or row["is_closed"])
+
+    for entry in entries:
+        project = sums[entry["project"]["id"]]
+        project["total_hours"] += entry["hours"]
+        if pending(entry):
+            project["uninvoiced_hours"] += entry["hours"]
+            project["time"] += entry["hours"] * entry["billable_rate"]
+    for expense in expenses:
+        project = sums[expense["project"]["id"]]
+        if pending(expense):
+            project["uninvoiced_expenses"] += expense["total_cost"]
+    return sums
+
+
+def assert_report_matches(rows: dict[int, dict[str, Any]], sums: Sums) -> None:
+    assert set(rows) == set(sums)
+    for project_id, row in rows.items():
+        expected = sums[project_id]
+        assert row["total_hours"] == expected["total_hours"], project_id
+        assert row["uninvoiced_hours"] == expected["uninvoiced_hours"], project_id
+        assert row["uninvoiced_expenses"] == expected["uninvoiced_expenses"], project_id
+        amount = expected["time"] + expected["uninvoiced_expenses"]
+        assert row["uninvoiced_amount"] == amount, project_id
+
+
+async def test_the_uninvoiced_report_has_harvests_shape_and_page_metadata(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    response = await api.get(REPORT, params=year_to(firm.as_of))
+    assert response.status_code == 200
+    payload = body(response)
+    assert set(payload) == {"results", "links", *PAGE_KEYS}
+    rows = payload["results"]
+    assert {k: payload[k] for k in PAGE_KEYS} == {
+        "per_page": 2000,
+        "total_pages": 1,
+        "total_entries": len(rows),
+        "next_page": None,
+        "previous_page": None,
+        "page": 1,
+    }
+    links = payload["links"]
+    assert links["first"] == links["last"]
+    assert links["first"] == f"{BASE}{REPORT}?from=20251101&page=1&per_page=2000&to=20261031"
+    assert links["next"] is None and links["previous"] is None
+    projects = {p["id"]: p for p in body(await api.get("/v2/projects"))["projects"]}
+    assert 0 < len(rows) <= len(projects)
+    for row in rows:
+        assert set(row) == REPORT_ROW_KEYS
+        project = projects[row["project_id"]]
+        assert (row["project_name"], row["client_id"]) == (project["name"], project["client"]["id"])
+        assert (row["client_name"], row["currency"]) == (
+            project["client"]["name"],
+            project["client"]["currency"],
+        )
+        for key in ("total_hours", "uninvoiced_hours", "uninvoiced_expenses", "uninvoiced_amount"):
+            assert isinstance(row[key], Decimal | int) and not isinstance(row[key], bool)
+    ordered = [(r["client_name"], r["project_name"]) for r in rows]
+    assert ordered == sorted(ordered)
+
+
+async def test_the_report_counts_only_approved_billable_uninvoiced_work(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    end = firm.as_of
+    start = end - timedelta(days=364)
+    rows = await report_rows(api, year_to(end))
+    raw = await listed(api, start, end)
+    approved = sums_of(raw)
+    assert_report_matches(rows, approved)
+    everything = sums_of(raw, include_unapproved=True)
+    unapproved = [
+        p for p in everything if everything[p]["uninvoiced_hours"] > approved[p]["uninvoiced_hours"]
+    ]
+    assert unapproved  # work awaiting approval exists, and the report left it out
+    assert any(row["uninvoiced_expenses"] > 0 for row in rows.values())
+    assert any(row["total_hours"] > row["uninvoiced_hours"] for row in rows.values())
+
+
+async def test_the_report_can_be_switched_to_count_unapproved_work(firm: Firm) -> None:
+    app = create_app(firm, rate_limit=None, uninvoiced_includes_unapproved=True)
+    end = firm.as_of
+    start = end - timedelta(days=59)
+    async with client_for(app) as client:
+        rows = await report_rows(client, {"from": f"{start:%Y%m%d}", "to": f"{end:%Y%m%d}"})
+        raw = await listed(client, start, end)
+    assert_report_matches(rows, sums_of(raw, include_unapproved=True))
+    approved = sums_of(raw)
+    assert any(rows[p]["uninvoiced_hours"] > approved[p]["uninvoiced_hours"] for p in rows)
+
+
+async def test_a_short_window_sums_only_the_work_spent_in_it(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    start, end = date(2026, 3, 1), date(2026, 3, 31)
+    rows = await report_rows(api, {"from": start.isoformat(), "to": end.isoformat()})
+    assert_report_matches(rows, sums_of(await listed(api, start, end)))
+
+
+async def test_approving_time_moves_it_into_the_uninvoiced_report(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    source = next(t for t in reversed(harvest_entries(firm)) if t.billable and not t.approved)
+    entry = await entry_for(api, source.key)
+    window = year_to(firm.as_of)
+    before = (await report_rows(api, window))[entry["project"]["id"]]
+    await api.patch(f"/v2/time_entries/{entry['id']}", json={"is_closed": True})
+    after = (await report_rows(api, window))[entry["project"]["id"]]
+    assert after["uninvoiced_hours"] == before["uninvoiced_hours"] + source.hours
+    assert after["uninvoiced_amount"] == before["uninvoiced_amount"] + source.hours * (
+        source.bill_rate
+    )
+    assert after["total_hours"] == before["total_hours"]
+
+
+async def test_report_amounts_are_exact_numbers_without_trailing_zeros(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    response = await api.get(REPORT, params=year_to(firm.as_of))
+    rows = body(response)["results"]
+    row = next(r for r in rows if isinstance(r["uninvoiced_amount"], Decimal))
+    text = format(row["uninvoiced_amount"], "f")
+    assert f'"uninvoiced_amount":{text}' in response.text
+    assert not text.endswith("0")
+    assert '"uninvoiced_hours":0,' in response.text
+
+
+async def test_report_dates_may_be_compact_or_iso(api: httpx.AsyncClient) -> None:
+    compact = body(await api.get(REPORT, params={"from": "20260101", "to": "20260630"}))
+    iso = body(await api.get(REPORT, params={"from": "2026-01-01", "to": "2026-06-30"}))
+    mixed = body(await api.get(REPORT, params={"from": "20260101", "to": "2026-06-30"}))
+    assert compact["results"] == iso["results"] == mixed["results"]
+    assert compact["results"]
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [({}, "from and to"), ({"from": "20260101"}, "to"), ({"to": "20260101"}, "from")],
+)
+async def test_the_report_requires_from_and_to(
+    api: httpx.AsyncClient, params: dict[str, str], needle: str
+) -> None:
+    response = await api.get(REPORT, params=params)
+    assert response.status_code == 422
+    assert body(response) == {"message": f"{needle} {'are' if ' ' in needle else 'is'} required"}
+
+
+async def test_a_timeframe_longer_than_365_days_is_422(api: httpx.AsyncClient) -> None:
+    year = await api.get(REPORT, params={"from": "20250101", "to": "20251231"})
+    assert year.status_code == 200
+    leap = await api.get(REPORT, params={"from": "20240101", "to": "20241231"})
+    assert leap.status_code == 422
+    assert "365 days" in body(leap)["message"]
+    backwards = await api.get(REPORT, params={"from": "20260201", "to": "20260101"})
+    assert backwards.status_code == 422 and set(body(backwards)) == {"message"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2026-13-01"},
+        {"from": "2026/01/01"},
+        {"from": "260101"},
+        {"per_page": "2001"},
+        {"include_fixed_fee": "yes"},
+        {"project_id": "1"},
+        {"cursor": "e30"},
+    ],
+)
+async def test_bad_report_parameters_are_422(
+    api: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    response = await api.get(REPORT, params={"from": "20260101", "to": "20260131", **params})
+    assert response.status_code == 422
+    assert set(body(response)) == {"message"}
+
+
+async def test_report_pages_are_numbered_and_cover_every_project(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    window = year_to(firm.as_of)
+    everything = body(await api.get(REPORT, params=window))["results"]
+    first = await api.get(REPORT, params={**window, "per_page": "7"})
+    page = body(first)
+    assert (page["page"], page["next_page"], page["previous_page"]) == (1, 2, None)
+    assert page["total_pages"] == math.ceil(len(everything) / 7)
+    assert "page=2" in page["links"]["next"] and "cursor" not in page["links"]["next"]
+    rows = await follow(api, first, "results")
+    assert rows == everything
+    past = body(await api.get(REPORT, params={**window, "per_page": "7", "page": "999"}))
+    assert past["results"] == [] and past["next_page"] is None
+
+
+async def test_include_fixed_fee_false_leaves_fixed_fee_projects_out(
+    api: httpx.AsyncClient, firm: Firm
+) -> None:
+    window = year_to(firm.as_of)
+    fixed = {p["id"] for p in body(await api.get("/v2/projects"))["projects"] if p["is_fixed_fee"]}
+    every = await report_rows(api, window)
+    some = await report_rows(api, {**window, "include_fixed_fee": "false"})
+    assert fixed & set(every)
+    assert set(some) == set(every) - fixed
+
+
+async def test_reports_have_their_own_limit_of_100_per_15_minutes(firm: Firm) -> None:
+    clock = FakeClock(5000.0)
+    day = {"from": "20261031", "to": "20261031"}
+    async with client_for(create_app(firm, clock=clock)) as client:
+        statuses = [(await client.get(REPORT, params=day)).status_code for _ in range(101)]
+        assert statuses.count(200) == 100 and statuses[-1] == 429
+        refused = await client.get(REPORT, params=day)
+        assert refused.headers["Retry-After"] == "900" and body(refused)["message"]
+        assert (await client.get("/v2/company")).status_code == 200  # another window
+        clock.now += 900
+        assert (await client.get(REPORT, params=day)).status_code == 200
 
 
 # -- throttling -----------------------------------------------------------------

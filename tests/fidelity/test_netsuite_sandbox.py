@@ -666,6 +666,9 @@ async def test_suiteql_limit_and_offset_are_checked(ns: httpx.AsyncClient) -> No
         ("SELECT id FROM spaceship", "spaceship"),
         ("SELECT id FROM customer WHERE id = 'abc'", "abc"),
         ("SELECT c.id FROM customer c JOIN job j ON j.parent = c.id", "JOIN"),
+        ("SELECT (SELECT id FROM job) AS j FROM customer", "more than one row"),
+        ("SELECT (SELECT id, parent FROM job WHERE id = 1) FROM customer", "one column"),
+        ("SELECT (SELECT parent FROM job WHERE id = c.shoesize) FROM customer c", "shoesize"),
     ],
 )
 async def test_suiteql_refuses_bad_queries_naming_the_problem(
@@ -677,6 +680,31 @@ async def test_suiteql_refuses_bad_queries_naming_the_problem(
     detail = error_detail(response)["detail"]
     assert detail.startswith("Invalid search query")
     assert named in detail
+
+
+async def test_suiteql_scalar_subquery_reads_the_enclosing_row(
+    ns: httpx.AsyncClient, firm: Firm
+) -> None:
+    engagement = next(e for e in firm.engagements if "netsuite" in e.present_in)
+    customer = next(c for c in firm.customers if c.key == engagement.customer)
+    (row,) = await rows(
+        ns,
+        "SELECT id, (SELECT externalid FROM customer WHERE id = j.parent) AS customer, "
+        "(SELECT BUILTIN.DF(j.subsidiary) FROM customer WHERE id = j.parent) AS sub, "
+        "(SELECT id FROM customer WHERE id = 0) AS nobody "
+        f"FROM job j WHERE externalid = '{engagement.key}'",
+    )
+    entity = next(e for e in firm.legal_entities if e.code == engagement.legal_entity)
+    assert (row["customer"], row["sub"]) == (customer.key, entity.name)
+    assert "nobody" not in row  # no row found: NULL, omitted
+    invoices = await rows(
+        ns,
+        "SELECT id FROM transaction WHERE type = 'CustInvc' "
+        "AND (SELECT externalid FROM job WHERE id = transaction.job) = "
+        f"'{engagement.key}' ORDER BY id",
+    )
+    expected = [i for i in firm.invoices if i.engagement_key == engagement.key]
+    assert len(invoices) == len(expected) > 0
 
 
 async def test_suiteql_builtin_df_shows_display_text(ns: httpx.AsyncClient, firm: Firm) -> None:

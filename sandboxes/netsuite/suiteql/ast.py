@@ -21,6 +21,7 @@ __all__ = [
     "OrderItem",
     "Query",
     "SelectItem",
+    "Subquery",
 ]
 
 
@@ -93,7 +94,16 @@ class Not:
     expr: Expr
 
 
-Expr = Column | Literal | Call | Compare | InList | Like | IsNull | Between | And | Or | Not
+@dataclass(frozen=True, slots=True)
+class Subquery:
+    """``(SELECT one_column FROM ...)`` used as a value; it may name the outer query's columns."""
+
+    query: Query
+
+
+Expr = (
+    Column | Literal | Call | Compare | InList | Like | IsNull | Between | And | Or | Not | Subquery
+)
 
 
 @dataclass(frozen=True, slots=True)

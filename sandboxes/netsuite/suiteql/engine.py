@@ -4,11 +4,16 @@ Output rows follow NetSuite: keys are lowercase (the alias, the column name,
 or ``expr<n>`` for an unnamed expression), values are strings, null columns
 are omitted, and each row starts with ``"links": []``. Without ORDER BY rows
 come in the table's natural order (ascending id).
+
+A scalar subquery yields its one column of its one row, NULL when it finds
+no row, and fails (as Oracle's ORA-01427) when it finds several. A column
+resolves to the innermost query whose table (or alias) has it, so a
+subquery is correlated by naming ``transaction.entity`` or ``t.entity``;
+its result is cached per distinct value of the outer columns it reads.
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -27,41 +32,41 @@ from sandboxes.netsuite.suiteql.ast import (
     Not,
     Or,
     Query,
+    Subquery,
 )
 from sandboxes.netsuite.suiteql.functions import (
     FUNCTION_ARITY,
     QueryError,
     coerce_pair,
+    compare,
     format_value,
+    like,
     to_char,
     to_date,
 )
 from sandboxes.netsuite.suiteql.parser import parse
-from sandboxes.netsuite.suiteql.tables import TABLES, TableDef, rows_of
+from sandboxes.netsuite.suiteql.scope import Row, Scope, table_named
+from sandboxes.netsuite.suiteql.tables import TableDef, rows_of
 
 __all__ = ["QueryError", "execute"]
 
-Row = dict[str, Any]
 
-
-class _Run:
-    def __init__(self, store: Store, query: Query, table: TableDef) -> None:
-        self.store = store
-        self.query = query
-        self.table = table
+class _Run(Scope):
+    def __init__(
+        self, store: Store, query: Query, table: TableDef, outer: _Run | None = None
+    ) -> None:
+        super().__init__(store, query, table, outer)
         self.sets: dict[tuple[int, type], frozenset[Any]] = {}
+        self.subqueries: dict[int, _Run] = {}  # id(Subquery) -> its run
+        self.results: dict[tuple[Any, ...], Any] = {}  # a subquery's value per outer values
 
     # --- checks before any row is read --------------------------------------
 
     def check(self, expr: Expr) -> None:
         if isinstance(expr, Column):
-            if expr.qualifier not in (None, self.table.name, self.query.alias):
-                raise QueryError(f"Unknown table alias '{expr.qualifier}'.")
-            if expr.name not in self.table.columns:
-                raise QueryError(
-                    f"Field '{expr.name}' for record '{self.table.name}' was not found. "
-                    "Reason: NOT_EXPOSED - Not available for channel SUITEQL"
-                )
+            self.bind(expr)
+        elif isinstance(expr, Subquery):
+            self.subqueries[id(expr)] = self.nested(expr.query)
         elif isinstance(expr, Call):
             arity = FUNCTION_ARITY.get(expr.name)
             if arity is None:
@@ -78,15 +83,49 @@ class _Run:
             for child in _children(expr):
                 self.check(child)
 
+    def nested(self, query: Query) -> _Run:
+        item = query.items[0].expr if len(query.items) == 1 else None
+        if item is None:
+            raise QueryError("A subquery used as a value must select exactly one column.")
+        run = _Run(self.store, query, table_named(query.table), outer=self)
+        run.check(item)
+        if query.where is not None:
+            run.check(query.where)
+        return run
+
+    def scalar(self, env: tuple[Row, ...]) -> Any:
+        """This subquery's value with the enclosing rows `env` (innermost first)."""
+        key = tuple(env[depth - 1].get(name) for depth, name in sorted(self.correlated))
+        if key in self.results:
+            return self.results[key]
+        self.env = env
+        item, where = self.query.items[0].expr, self.query.where
+        assert item is not None
+        found = [
+            self.value(item, row)
+            for row in rows_of(self.store, self.table)
+            if where is None or self.truth(where, row) is True
+        ]
+        if self.query.distinct:
+            found = list(dict.fromkeys(found))
+        if len(found) > 1:
+            raise QueryError("Single-row subquery returns more than one row.")
+        result = self.results[key] = found[0] if found else None
+        return result
+
     # --- evaluation ----------------------------------------------------------
 
     def value(self, expr: Expr, row: Row) -> Any:
         if isinstance(expr, Column):
-            return row.get(expr.name)
+            if not self.env:  # not a subquery: every column is this row's
+                return row.get(expr.name)
+            return self.locate(expr, row)[1].get(expr.name)
         if isinstance(expr, Literal):
             return expr.value
         if isinstance(expr, Call):
             return self.call(expr, row)
+        if isinstance(expr, Subquery):
+            return self.subqueries[id(expr)].scalar((row, *self.env))
         return self.truth(expr, row)
 
     def call(self, expr: Call, row: Row) -> Any:
@@ -94,7 +133,8 @@ class _Run:
         if expr.name == "BUILTIN.DF":
             column = args[0]
             assert isinstance(column, Column)
-            return self.display(column.name, row)
+            scope, source = self.locate(column, row)
+            return scope.display(column.name, source)
         values = [self.value(arg, row) for arg in args]
         if expr.name == "TO_CHAR":
             return to_char(values[0], None if len(values) < 2 else str(values[1]))
@@ -107,41 +147,9 @@ class _Run:
             return text.upper() if expr.name == "UPPER" else text.lower()
         return next((v for v in values if v is not None), None)  # NVL, COALESCE
 
-    def display(self, name: str, row: Row) -> str | None:
-        value = row.get(name)
-        if value is None:
-            return None
-        column = self.table.columns[name]
-        if column.label_key is not None:
-            code = f"{row.get(column.label_key)}:{value}"
-            return column.labels.get(code, str(value))
-        if column.refs:
-            record_id = format_value(value)
-            found = self.store.find(column.refs, record_id)
-            return self.store.ref_name(found[0], record_id) if found else record_id
-        if column.labels:
-            return column.labels.get(str(value), str(value))
-        return format_value(value)
-
-    def compare(self, op: str, left: Any, right: Any) -> bool | None:
-        if left is None or right is None:
-            return None
-        a, b = coerce_pair(left, right)
-        if op == "=":
-            return bool(a == b)
-        if op == "<>":
-            return bool(a != b)
-        if op == "<":
-            return bool(a < b)
-        if op == ">":
-            return bool(a > b)
-        if op == "<=":
-            return bool(a <= b)
-        return bool(a >= b)
-
     def truth(self, expr: Expr, row: Row) -> bool | None:
         if isinstance(expr, Compare):
-            return self.compare(expr.op, self.value(expr.left, row), self.value(expr.right, row))
+            return compare(expr.op, self.value(expr.left, row), self.value(expr.right, row))
         if isinstance(expr, And):
             left, right = self.truth(expr.left, row), self.truth(expr.right, row)
             if left is False or right is False:
@@ -163,8 +171,8 @@ class _Run:
             return self.like(expr, row)
         if isinstance(expr, Between):
             value = self.value(expr.expr, row)
-            low = self.compare(">=", value, self.value(expr.low, row))
-            high = self.compare("<=", value, self.value(expr.high, row))
+            low = compare(">=", value, self.value(expr.low, row))
+            high = compare("<=", value, self.value(expr.high, row))
             inside = None if low is None or high is None else low and high
             return None if inside is None else inside != expr.negated
         value = self.value(expr, row)
@@ -179,7 +187,7 @@ class _Run:
         fast = self.literal_set(expr, value)
         if fast is not None:
             return (value in fast) != expr.negated
-        results = [self.compare("=", value, self.value(item, row)) for item in expr.items]
+        results = [compare("=", value, self.value(item, row)) for item in expr.items]
         found: bool | None = True if True in results else (None if None in results else False)
         return None if found is None else found != expr.negated
 
@@ -201,14 +209,8 @@ class _Run:
         return cached
 
     def like(self, expr: Like, row: Row) -> bool | None:
-        value, pattern = self.value(expr.expr, row), self.value(expr.pattern, row)
-        if value is None or pattern is None:
-            return None
-        regex = "".join(
-            ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in str(pattern)
-        )
-        matched = re.fullmatch(regex, format_value(value), re.DOTALL) is not None
-        return matched != expr.negated
+        matched = like(self.value(expr.expr, row), self.value(expr.pattern, row))
+        return None if matched is None else matched != expr.negated
 
 
 def _children(expr: Expr) -> tuple[Expr, ...]:
@@ -246,9 +248,7 @@ def _output_names(query: Query, table: TableDef) -> list[tuple[str, Expr]]:
 def execute(store: Store, text: str) -> list[dict[str, Any]]:
     """Run `text`; raise `SuiteQLSyntaxError` or `QueryError` when NetSuite would refuse it."""
     query = parse(text)
-    table = TABLES.get(query.table)
-    if table is None:
-        raise QueryError(f"Record '{query.table}' was not found.")
+    table = table_named(query.table)
     run = _Run(store, query, table)
     outputs = _output_names(query, table)
     for _, expr in outputs:

@@ -19,7 +19,9 @@ __all__ = [
     "FUNCTION_ARITY",
     "QueryError",
     "coerce_pair",
+    "compare",
     "format_value",
+    "like",
     "to_char",
     "to_date",
 ]
@@ -133,3 +135,31 @@ def coerce_pair(left: Any, right: Any) -> tuple[Any, Any]:
     raise QueryError(
         f"Inconsistent datatypes: cannot compare {type(left).__name__} with {type(right).__name__}."
     )
+
+
+def compare(op: str, left: Any, right: Any) -> bool | None:
+    """``left op right`` with Oracle's coercions; NULL on either side is unknown (None)."""
+    if left is None or right is None:
+        return None
+    a, b = coerce_pair(left, right)
+    if op == "=":
+        return bool(a == b)
+    if op == "<>":
+        return bool(a != b)
+    if op == "<":
+        return bool(a < b)
+    if op == ">":
+        return bool(a > b)
+    if op == "<=":
+        return bool(a <= b)
+    return bool(a >= b)
+
+
+def like(value: Any, pattern: Any) -> bool | None:
+    """``value LIKE pattern`` (``%``, ``_``, case-sensitive); NULL on either side is unknown."""
+    if value is None or pattern is None:
+        return None
+    regex = "".join(
+        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in str(pattern)
+    )
+    return re.fullmatch(regex, format_value(value), re.DOTALL) is not None

@@ -2,8 +2,9 @@
 
 ::
 
-    query     := SELECT [DISTINCT] items FROM table [[AS] alias]
-                 [WHERE expr] [ORDER BY order {"," order}] [EOF]
+    statement := select EOF
+    select    := SELECT [DISTINCT] items FROM table [[AS] alias]
+                 [WHERE expr] [ORDER BY order {"," order}]
     items     := "*" | item {"," item}          item  := expr [[AS] alias]
     order     := expr [ASC | DESC] [NULLS (FIRST | LAST)]
     expr      := conj {OR conj}                 conj  := neg {AND neg}
@@ -11,10 +12,13 @@
     predicate := operand [ cmp operand | [NOT] IN "(" expr {"," expr} ")"
                  | [NOT] LIKE operand | IS [NOT] NULL
                  | [NOT] BETWEEN operand AND operand ]
-    operand   := number | "-" number | 'string' | NULL | "(" expr ")"
+    operand   := number | "-" number | 'string' | NULL | "(" expr ")" | "(" select ")"
                  | name {"." name} ["(" [expr {"," expr}] ")"]
 
-Joins, grouping and set operators are refused with a syntax error naming them.
+A parenthesised ``select`` is a scalar subquery (one column, at most one
+row); it may be correlated, naming the enclosing query's columns as
+``table.column`` or ``alias.column``. Joins, grouping and set operators are
+refused with a syntax error naming them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sandboxes.netsuite.suiteql.ast import (
     OrderItem,
     Query,
     SelectItem,
+    Subquery,
 )
 from sandboxes.netsuite.suiteql.lexer import SuiteQLSyntaxError, Token, tokenize
 
@@ -100,7 +105,13 @@ class _Parser:
 
     # --- statement -----------------------------------------------------------
 
-    def query(self) -> Query:
+    def statement(self) -> Query:
+        query = self.select()
+        if self.current.kind != "eof":
+            raise self.error("end of query")
+        return query
+
+    def select(self) -> Query:
         self.expect_keyword("SELECT")
         distinct = self.keyword("DISTINCT")
         items: list[SelectItem] = []
@@ -122,8 +133,6 @@ class _Parser:
             order.append(self.order_item())
             while self.op(","):
                 order.append(self.order_item())
-        if self.current.kind != "eof":
-            raise self.error("end of query")
         return Query(tuple(items), table, alias, where, tuple(order), distinct)
 
     def select_item(self) -> SelectItem:
@@ -215,6 +224,10 @@ class _Parser:
         if self.keyword("NULL"):
             return Literal(None)
         if self.op("("):
+            if self.current.kind == "keyword" and self.current.value == "SELECT":
+                subquery = Subquery(self.select())
+                self.expect_op(")")
+                return subquery
             inner = self.expr()
             self.expect_op(")")
             return inner
@@ -240,4 +253,4 @@ class _Parser:
 
 def parse(text: str) -> Query:
     """Parse one SuiteQL query or raise `SuiteQLSyntaxError`."""
-    return _Parser(text).query()
+    return _Parser(text).statement()

@@ -1,0 +1,1 @@
+"""GraphQL types, each built from a canonical model by `from_model`."""
