@@ -154,6 +154,7 @@ class VendorClient:
         reauthenticated = False
         while True:
             attempt += 1
+            is_trial = self.breaker.state is BreakerState.HALF_OPEN
             if not self.breaker.allow():
                 raise CircuitOpen("circuit breaker is open; call not attempted", system=self.system)
             failure: AdapterError
@@ -161,6 +162,10 @@ class VendorClient:
             try:
                 async with asyncio.timeout(self.policy.timeout_s):
                     response = await self._send(method, url, params, json, headers, content)
+            except asyncio.CancelledError:
+                if is_trial:  # our caller gave up on the half-open trial: it told us nothing
+                    self.breaker.abandon()
+                raise
             except TimeoutError:
                 failure = UpstreamUnavailable(
                     f"timed out after {self.policy.timeout_s}s", system=self.system

@@ -6,6 +6,7 @@ same code runs against both, since fakeredis supports what the product uses.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import fakeredis
@@ -23,10 +24,13 @@ def connect_redis(url: str | None) -> Redis:
     return Redis.from_url(url, decode_responses=True)
 
 
-async def redis_ping(client: Redis) -> tuple[bool, str | None]:
-    """Is the store answering? Returns (ok, problem)."""
+async def redis_ping(client: Redis, timeout_s: float = 2.0) -> tuple[bool, str | None]:
+    """Is the store answering within `timeout_s`? Returns (ok, problem)."""
     try:
-        answer: Any = await client.ping()
+        async with asyncio.timeout(timeout_s):
+            answer: Any = await client.ping()
+    except TimeoutError:
+        return False, f"no answer within {timeout_s}s"
     except (RedisError, OSError) as exc:
         return False, f"{type(exc).__name__}: {exc}"
     return bool(answer), None

@@ -86,3 +86,12 @@ class CircuitBreaker:
         """A call ended with neither a technical success nor a failure (e.g. a 404)."""
         if self._trial_in_flight:
             self.record_success()
+
+    def abandon(self) -> None:
+        """A call was cancelled before it told anything: free the half-open trial slot.
+
+        The state stays as it was (half-open stays half-open), so the next call
+        may try again; without this a cancelled trial would keep the breaker
+        refusing every call for ever.
+        """
+        self._trial_in_flight = False

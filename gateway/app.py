@@ -46,7 +46,7 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        redis_ok, redis_problem = await redis_ping(redis)
+        redis_ok, redis_problem = await redis_ping(redis, settings.readiness_timeout_s)
         health = await check_systems(systems, settings.readiness_timeout_s)
         ready = redis_ok and all(h.ok for h in health)
         body: dict[str, Any] = {

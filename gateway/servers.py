@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
+import sys
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +37,23 @@ class _Server(uvicorn.Server):
         yield
 
 
+def _can_bind(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    """uvicorn exits the process on a failed start; here that just ends this task."""
+    with contextlib.suppress(SystemExit):
+        await server.serve()
+
+
 async def serve_all(
     apps: Sequence[Served],
     *,
@@ -45,6 +64,11 @@ async def serve_all(
 
     Returns a process exit code: 0 on a clean stop, 1 if a server failed to start.
     """
+    busy = [a for a in apps if not _can_bind(a.host, a.port)]
+    if busy:
+        for a in busy:
+            print(f"engagement-gateway: {a.name}: {a.host}:{a.port} is in use", file=sys.stderr)
+        return 1
     servers = [
         _Server(uvicorn.Config(a.app, host=a.host, port=a.port, log_level=log_level, lifespan="on"))
         for a in apps
@@ -58,7 +82,7 @@ async def serve_all(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    tasks = [asyncio.create_task(_serve(server)) for server in servers]
     while not all(server.started for server in servers):
         if any(task.done() for task in tasks):  # a bind failed: stop the others
             stop()

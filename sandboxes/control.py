@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 from collections import Counter, deque
 from collections.abc import Callable
@@ -63,6 +64,9 @@ class Faults:
                 continue
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 problems.append(f"{name} must be a number")
+                continue
+            if not math.isfinite(raw):
+                problems.append(f"{name} must be a finite number")
                 continue
             if raw < 0 or (name.endswith("_rate") and raw > 1):
                 problems.append(f"{name} out of range: {raw}")

@@ -21,7 +21,7 @@ from domain.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
-from tests.support import RecordedSleeps
+from tests.support import FakeClock, RecordedSleeps
 
 
 class Script:
@@ -30,9 +30,11 @@ class Script:
     def __init__(self, *answers: tuple[int, dict[str, str]]) -> None:
         self.answers = list(answers)
         self.seen: list[Request] = []
+        self.arrived = asyncio.Event()
 
     async def endpoint(self, request: Request) -> Response:
         self.seen.append(request)
+        self.arrived.set()
         if not self.answers:
             return JSONResponse({"ok": True})
         status, headers = self.answers.pop(0)
@@ -158,3 +160,21 @@ async def test_the_correlation_id_goes_out_with_every_call() -> None:
     finally:
         correlation_id.reset(token)
     assert script.seen[0].headers["X-Correlation-ID"] == "cid-1"
+
+
+async def test_a_cancelled_half_open_trial_does_not_wedge_the_breaker() -> None:
+    clock = FakeClock()
+    script, sleeps = Script((500, {}), (0, {})), RecordedSleeps()
+    vc = client(script, sleeps, max_attempts=1, breaker_failure_threshold=1)
+    vc.breaker.clock = clock
+    with pytest.raises(UpstreamUnavailable):
+        await vc.request("GET", "/x")  # opens the breaker
+    clock.now += 60  # half-open: one trial may go
+    script.arrived.clear()
+    trial = asyncio.create_task(vc.request("GET", "/x"))
+    await asyncio.wait_for(script.arrived.wait(), 5)  # the peer now hangs on the trial
+    trial.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await trial
+    response = await vc.request("GET", "/x")  # the next call is allowed as a new trial
+    assert response.status_code == 200
