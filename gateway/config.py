@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.resilience import ResiliencePolicy
@@ -26,7 +25,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EG_", extra="ignore")
 
-    environment: Literal["dev", "prod"] = "dev"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
 
@@ -45,6 +43,9 @@ class Settings(BaseSettings):
     harvest_token: SecretStr = SecretStr("harvest-demo-token")
     harvest_account_id: str = "1234567"
     harvest_user_agent: str = "engagement-gateway (ops@example.com)"
+    # Calls per 15 s the Harvest adapter allows itself (Harvest: 100 / 15 s per token).
+    # Per replica: N replicas sharing one token should set 100 // N. "none" disables it.
+    harvest_rate_limit: int | None = Field(default=100, ge=1)
 
     netsuite_url: str = _sandbox_url(3)
     netsuite_account_id: str = "1234567_SB1"
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
     reference_ttl_s: int = Field(default=300, ge=1)  # legal entities, rate cards, people
     as_of: date | None = None  # "today" for due billing-schedule lines; unset: the real date
+
+    @field_validator("harvest_rate_limit", mode="before")
+    @classmethod
+    def _none_disables(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
+        return value
 
     def graph_options(self) -> GraphOptions:
         return GraphOptions(

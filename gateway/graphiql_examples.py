@@ -1,51 +1,82 @@
 """Example operations GraphiQL opens with, one tab each: name → operation text.
 
-The first tab is the one shown on load. Replace the bodies with richer
-operations as the schema grows; the page and its test only need each entry to
-be a valid operation against the current schema.
+The first tab is the one shown on load. Each is a valid operation against the
+schema (a test validates them); variables carry defaults so a tab runs as is.
+`FINANCE_DASHBOARD` is also what the benchmarks and the call-count tests run.
 """
 
 from __future__ import annotations
 
-__all__ = ["EXAMPLES"]
+__all__ = ["EXAMPLES", "FINANCE_DASHBOARD"]
+
+FINANCE_DASHBOARD = """\
+# Finance view: the money position of the 100 largest engagements,
+# with recent time, invoices and payments. One call per system and
+# kind of record per level, whatever the number of rows.
+query FinanceView($first: Int! = 100, $since: Date! = "2026-10-01") {
+  engagements(first: $first, orderBy: BOOKED_VALUE_DESC) {
+    totalCount
+    edges { node {
+      key name status billingModel
+      customer { key name }
+      project { name status }
+      financials {
+        bookedValue { amount currency } approvedBillableValue { amount }
+        billedToDate { amount } unbilledWip { amount } collected { amount } outstanding { amount }
+      }
+      timeEntries(first: 10, filter: {from: $since}) {
+        edges { node { spentDate hours approval billableValue { amount } } }
+      }
+      invoices(first: 20) {
+        totalCount nodes { tranId status total { amount } amountRemaining { amount } }
+      }
+      payments { tranDate amount { amount } }
+    } }
+  }
+}
+"""
 
 EXAMPLES: dict[str, str] = {
     "Sales view": """\
-# Sales view: can the pipeline be trusted right now?
-# Opportunities live in the CRM (Salesforce); every won
-# deal must map to a customer in the ERP (NetSuite).
-query SalesView {
-  systems {
-    name
-    ok
-    latencyMs
-    breaker
-    detail
+# Sales view: the open pipeline of one legal entity, from the CRM,
+# with each customer's master-data status from the ERP.
+query SalesView($entity: String = "US") {
+  engagements(first: 25, filter: {legalEntity: $entity, status: QUALIFYING},
+              orderBy: BOOKED_VALUE_DESC) {
+    totalCount
+    nodes {
+      key name billingModel serviceLine closeDate
+      bookedValue { amount currency }
+      opportunity { stage isWon }
+      customer { key name status taxJurisdiction }
+    }
   }
 }
 """,
     "PMO view": """\
-# PMO view: projects and staffing come from the PSA
-# (Kantata), hours from Harvest. Are both answering?
-query PmoView {
-  systems {
-    name
-    ok
-    breaker
-    detail
+# PMO view: running engagements with their project, staffing,
+# milestones and the last week of time.
+query PmoView($since: Date = "2026-10-24") {
+  engagements(first: 20, filter: {status: ACTIVE}) {
+    totalCount
+    nodes {
+      key name billingModel
+      project { name status startDate endDate budget { amount currency } }
+      assignments { role allocationPercent person { name email } }
+      milestones { title dueDate state amount { amount currency } }
+      timeEntries(first: 5, filter: {from: $since}) {
+        totalCount
+        nodes { spentDate hours approval personName }
+      }
+    }
   }
 }
 """,
-    "Finance view": """\
-# Finance view: invoices and payments live in the ERP
-# (NetSuite), billable time and expenses in Harvest.
-query FinanceView {
-  systems {
-    name
-    ok
-    latencyMs
-    detail
-  }
+    "Finance view": FINANCE_DASHBOARD,
+    "Systems": """\
+# Is every system behind the gateway answering?
+query Systems {
+  systems { name ok latencyMs breaker detail }
 }
 """,
 }

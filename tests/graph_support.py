@@ -11,6 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.graphiql_examples import FINANCE_DASHBOARD
 from gateway.config import Settings
 from sandboxes.firm import Firm
 from tests.sandbox_support import InProcessSandboxes
@@ -81,29 +82,3 @@ async def graph_client(
     ):
         yield GraphClient(http, sandboxes, app)
 
-
-FINANCE_DASHBOARD = """
-query FinanceDashboard($first: Int!, $since: Date!) {
-  engagements(first: $first, orderBy: BOOKED_VALUE_DESC) {
-    totalCount
-    edges { node {
-      key name status billingModel
-      customer { key name }
-      project { name status }
-      financials {
-        bookedValue { amount currency } approvedBillableValue { amount }
-        billedToDate { amount } unbilledWip { amount } collected { amount } outstanding { amount }
-      }
-      timeEntries(first: 10, filter: {from: $since}) {
-        edges { node { spentDate hours approval billableValue { amount } } }
-      }
-      invoices(first: 20) {
-        totalCount nodes { tranId status total { amount } amountRemaining { amount } }
-      }
-      payments { tranDate amount { amount } }
-    } }
-  }
-}
-"""
-"""The finance view's dashboard: 100 engagements with customer, project, financials,
-recent time (the last 10 entries of the window), invoices and payments."""
