@@ -2,7 +2,8 @@
 
 Defaults are sourced as NetSuite does (a customer's currency from its
 subsidiary, an invoice's subsidiary and currency from its customer, a job's
-currency from its parent); invoice ``total`` sums the item lines and
+currency from its parent); a line without ``amount`` gets quantity * rate
+rounded to the currency's decimals; invoice ``total`` sums the item lines and
 ``amountRemaining``/``status`` follow the payments applied to it. A payment's
 applications must be invoices of the same customer and currency, within
 the amount due and the payment amount.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sandboxes.netsuite.amounts import check_number, currency_places, line_amount
 from sandboxes.netsuite.errors import bad_request
 from sandboxes.netsuite.state import Record, Store
 from sandboxes.netsuite.values import invalid_value
@@ -77,14 +79,16 @@ def _derive_invoice(store: Store, record: Record) -> set[str]:
         raise bad_request(
             "USER_ERROR", "You must enter at least one line item for this transaction.", "item"
         )
+    places = currency_places(store, record.get("currency"))
     for index, line in enumerate(lines):
         line.setdefault("quantity", Decimal(1))
         if "amount" not in line:
+            path = f"item.items[{index}].amount"
             if "rate" not in line:
-                path = f"item.items[{index}].amount"
                 raise bad_request("USER_ERROR", "Please enter value(s) for: Amount.", path)
-            line["amount"] = line["quantity"] * line["rate"]
-    record["total"] = sum((line["amount"] for line in lines), Decimal(0))
+            line["amount"] = line_amount(line["quantity"], line["rate"], places, path)
+    total = sum((line["amount"] for line in lines), Decimal(0))
+    record["total"] = check_number(total, "total", None)  # lines: check_money_places
     record["amountRemaining"] = record["total"] - _applied(store, record["id"], None)
     record["status"] = "B" if record["amountRemaining"] <= 0 else "A"
     return set()

@@ -1,8 +1,9 @@
 """The record types the sandbox serves and the fields each one has.
 
 Field kinds: ``text``, ``bool``, ``date`` (``YYYY-MM-DD``), ``datetime``
-(read-only ISO 8601 UTC), ``money`` and ``number`` (JSON numbers, kept as
-Decimal), ``integer``, ``ref`` (written ``{"id": "5"}`` or
+(read-only ISO 8601 UTC), ``money`` (a currency amount), ``rate`` (a unit
+price) and ``number`` (JSON numbers, kept as Decimal; ranges and decimals in
+`sandboxes.netsuite.amounts`), ``integer``, ``ref`` (written ``{"id": "5"}`` or
 ``{"externalId": "X"}``, read ``{"id", "refName", "links"}``) and ``select``
 (a NetSuite list value, written ``{"id": "A"}``, read ``{"id", "refName"}``).
 
@@ -22,7 +23,9 @@ from typing import Literal
 
 __all__ = ["CUSTOMER_STATUSES", "SPECS", "FieldSpec", "RecordSpec", "spec_for"]
 
-Kind = Literal["text", "bool", "date", "datetime", "money", "number", "integer", "ref", "select"]
+Kind = Literal[
+    "text", "bool", "date", "datetime", "money", "rate", "number", "integer", "ref", "select"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +184,7 @@ SPECS: dict[str, RecordSpec] = {
         "item": _ref("Item", "serviceItem", mandatory=True),
         "description": _text("Description"),
         "quantity": FieldSpec("number", "Quantity"),
-        "rate": FieldSpec("money", "Rate"),
+        "rate": FieldSpec("rate", "Rate"),
         "amount": FieldSpec("money", "Amount"),
         "custcol_eg_sources": _text("Billed Sources"),
     }}, id_space="transaction"),

@@ -1,7 +1,8 @@
 """Checking one written field value against its spec (NetSuite's 400 answers).
 
 Wrong JSON type → ``INVALID_CONTENT``; a value of the right type that the
-account does not accept (unknown reference, unknown list value, bad date)
+account does not accept (unknown reference, unknown list value, bad date,
+a number out of range or too precise — see `sandboxes.netsuite.amounts`)
 → ``INVALID_VALUE`` with ``o:errorPath``; writing a read-only field →
 ``USER_ERROR``.
 """
@@ -12,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sandboxes.netsuite.amounts import NUMBER_PLACES, check_number
 from sandboxes.netsuite.errors import NsError, bad_request
 from sandboxes.netsuite.schema import FieldSpec
 from sandboxes.netsuite.state import Store
@@ -83,13 +85,12 @@ def coerce(store: Store, spec: FieldSpec, value: Any, path: str) -> Any:
             return date.fromisoformat(value)
         except ValueError:
             raise invalid_value(path) from None
-    if kind in ("money", "number"):
+    if kind in ("money", "rate", "number"):
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise _wrong_type(path, "a number")
-        amount = Decimal(value)
-        if not amount.is_finite():
-            raise invalid_value(path)
-        return amount
+        # money decimals depend on the record's currency: checked after derivation
+        places = None if kind == "money" else NUMBER_PLACES
+        return check_number(Decimal(value), path, places)
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong_type(path, "an integer")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandboxes.netsuite.amounts import check_money_places
 from sandboxes.netsuite.derive import derive, recompute_invoice
 from sandboxes.netsuite.errors import NsError, bad_request
 from sandboxes.netsuite.schema import SPECS, RecordSpec
@@ -108,6 +109,7 @@ def _commit(store: Store, record_type: str, record: Record, old: Record | None) 
             "externalId",
         )
     touched = derive(store, record_type, record)
+    check_money_places(store, spec, record)
     for name in [name for name, value in record.items() if value is None]:
         del record[name]
     stamp = store.stamp()

@@ -53,8 +53,9 @@ def create_app(
 ) -> Starlette:
     """A Salesforce org seeded from `firm`.
 
-    `clock` (aware UTC datetimes) drives write stamps, token expiry and cursor
-    expiry; tests pass a fake one. `daily_limit` is the org's API allocation.
+    `clock` (aware UTC datetimes) drives write stamps, token expiry, cursor
+    expiry and the API-usage window; tests pass a fake one. `daily_limit` is
+    the org's API allocation per rolling 24 hours.
     """
     state = OrgState(firm, seed=seed, clock=clock)
     org_id = f"00D{state.ids.mint('00D')[3:15]}"
@@ -68,7 +69,7 @@ def create_app(
         ttl_s=token_ttl_s,
         seed=firm.seed + seed,
     )
-    usage = ApiUsage(daily_limit)
+    usage = ApiUsage(clock, daily_limit)
     org = Org(state, tokens, usage, CursorStore(clock), clock)
     control = ControlPlane(reset_state=org.reset, faults=faults, seed=seed)
     app: Starlette | None = None

@@ -23,7 +23,7 @@ class Org:
     clock: Callable[[], datetime]
 
     def reset(self) -> None:
-        """Back to the seeded data: records, cursors and the day's API usage (not sessions)."""
+        """Back to the seeded data: records, cursors and the API usage window (not sessions)."""
         self.state.reset()
         self.cursors.clear()
         self.usage.reset()

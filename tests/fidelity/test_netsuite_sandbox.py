@@ -591,6 +591,158 @@ async def test_delete_answers_204_and_refuses_records_with_dependents(
     assert error_code(busy) == "USER_ERROR"
 
 
+# --- number ranges and decimals ---------------------------------------------
+
+
+async def invoice_with_literal(
+    ns: httpx.AsyncClient, external_id: str, literal: str
+) -> httpx.Response:
+    """An invoice whose one line's ``amount`` is the raw JSON number text `literal`."""
+    customer = await record_id(ns, "customer", "CUST-0001")
+    payload = {
+        "externalId": external_id,
+        "entity": {"id": customer},
+        "item": {"items": [{"item": {"externalId": "EXPENSE"}, "amount": "@AMOUNT@"}]},
+    }
+    return await ns.post(f"{RECORD}/invoice", content=dumps(payload).replace('"@AMOUNT@"', literal))
+
+
+def assert_invalid_value(response: httpx.Response, path: str) -> None:
+    assert response.status_code == 400, response.text
+    assert error_code(response) == "INVALID_VALUE"
+    assert error_detail(response)["o:errorPath"] == path
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "1e400",
+        "1000000000000000",
+        "-1e15",
+        "1000000000000000.00",
+        pytest.param("9" * 5000, id="5000-digits"),
+    ],
+)
+async def test_amount_of_more_than_fifteen_integer_digits_is_400_invalid_value(
+    ns: httpx.AsyncClient, literal: str
+) -> None:
+    response = await invoice_with_literal(ns, "INV-HUGE", literal)
+    assert_invalid_value(response, "item.items[0].amount")
+    assert (await ns.get(f"{RECORD}/invoice/eid:INV-HUGE")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "literal", ["NaN", "Infinity", "-Infinity", "1e99999999999999999999", "1e-99999999999999999999"]
+)
+async def test_non_finite_or_unholdable_numbers_are_400_invalid_value(
+    ns: httpx.AsyncClient, literal: str
+) -> None:
+    response = await invoice_with_literal(ns, "INV-NAN", literal)
+    assert_invalid_value(response, "item.items[0].amount")
+
+
+async def test_deeply_nested_json_is_400_invalid_content_not_a_crash(
+    ns: httpx.AsyncClient,
+) -> None:
+    response = await ns.post(f"{RECORD}/customer", content=b"[" * 100_000)
+    assert response.status_code == 400
+    assert error_code(response) == "INVALID_CONTENT"
+
+
+async def test_largest_amount_and_trailing_zeros_are_accepted(ns: httpx.AsyncClient) -> None:
+    largest = await invoice_with_literal(ns, "INV-MAX", "999999999999999.99")
+    padded = await invoice_with_literal(ns, "INV-PAD", "412.3500")
+    assert (largest.status_code, padded.status_code) == (204, 204)
+    invoice = body(await ns.get(f"{RECORD}/invoice/eid:INV-MAX"))
+    assert invoice["total"] == Decimal("999999999999999.99")
+    assert body(await ns.get(f"{RECORD}/invoice/eid:INV-PAD"))["total"] == Decimal("412.35")
+
+
+async def test_amount_with_more_decimals_than_the_currency_is_400_invalid_value(
+    ns: httpx.AsyncClient,
+) -> None:
+    response = await invoice_with_literal(ns, "INV-MILLS", "412.351")
+    assert_invalid_value(response, "item.items[0].amount")
+
+
+async def test_rate_and_quantity_take_eight_decimals_and_the_amount_is_rounded(
+    ns: httpx.AsyncClient,
+) -> None:
+    line = {"item": {"externalId": "SERVICES"}, "quantity": Decimal("1.5"),
+            "rate": Decimal("123.12345678")}  # fmt: skip
+    response = await new_invoice(ns, "INV-FINE", item={"items": [line]})
+    assert response.status_code == 204, response.text
+    invoice = body(
+        await ns.get(f"{RECORD}/invoice/eid:INV-FINE", params={"expandSubResources": "true"})
+    )
+    [read] = invoice["item"]["items"]
+    assert (read["quantity"], read["rate"]) == (Decimal("1.5"), Decimal("123.12345678"))
+    assert read["amount"] == invoice["total"] == Decimal("184.69")  # 184.685185170 rounded
+    too_fine_rate = {**line, "rate": Decimal("123.123456789")}
+    too_fine_quantity = {**line, "quantity": Decimal("1.000000001")}
+    for field, bad in (("rate", too_fine_rate), ("quantity", too_fine_quantity)):
+        refused = await new_invoice(ns, f"INV-{field}", item={"items": [bad]})
+        assert_invalid_value(refused, f"item.items[0].{field}")
+
+
+async def test_derived_line_amount_or_total_beyond_range_is_400_invalid_value(
+    ns: httpx.AsyncClient,
+) -> None:
+    huge_line = {"item": {"externalId": "SERVICES"}, "quantity": 100_000_000, "rate": 10_000_000}
+    big = {"item": {"externalId": "EXPENSE"}, "amount": 600_000_000_000_000}
+    line_over = await new_invoice(ns, "INV-OVER-LINE", item={"items": [huge_line]})
+    total_over = await new_invoice(ns, "INV-OVER-TOTAL", item={"items": [big, big]})
+    assert_invalid_value(line_over, "item.items[0].amount")
+    assert_invalid_value(total_over, "total")
+
+
+async def test_payment_amounts_follow_the_currency_precision(ns: httpx.AsyncClient) -> None:
+    invoice_id = location_id(await new_invoice(ns, "INV-TO-PAY"), "invoice")
+    customer = await record_id(ns, "customer", "CUST-0001")
+    base = {"customer": {"id": customer}, "tranDate": "2026-11-15"}
+    header = await ns.post(
+        f"{RECORD}/customerPayment", content=dumps({**base, "payment": Decimal("10.001")})
+    )
+    applied = {"items": [{"doc": {"id": invoice_id}, "amount": Decimal("0.005")}]}
+    line = await ns.post(
+        f"{RECORD}/customerPayment",
+        content=dumps({**base, "payment": Decimal("10.00"), "apply": applied}),
+    )
+    assert_invalid_value(header, "payment")
+    assert_invalid_value(line, "apply.items[0].amount")
+
+
+async def test_zero_decimal_currency_refuses_cents_and_rounds_derived_amounts(
+    ns: httpx.AsyncClient,
+) -> None:
+    yen = await ns.post(f"{RECORD}/currency", json={"name": "Yen", "symbol": "JPY"})
+    subsidiary = await ns.post(
+        f"{RECORD}/subsidiary",
+        json={"name": "Acme KK", "currency": {"id": location_id(yen, "currency")}},
+    )
+    customer = await ns.post(
+        f"{RECORD}/customer",
+        json={
+            "companyName": "Tokyo Co",
+            "subsidiary": {"id": location_id(subsidiary, "subsidiary")},
+        },
+    )
+    entity = {"id": location_id(customer, "customer")}
+
+    async def invoice(external_id: str, line: dict[str, Any]) -> httpx.Response:
+        payload = {"externalId": external_id, "entity": entity, "item": {"items": [line]}}
+        return await ns.post(f"{RECORD}/invoice", content=dumps(payload))
+
+    item = {"externalId": "SERVICES"}
+    cents = await invoice("INV-JPY-1", {"item": item, "amount": Decimal("1000.5")})
+    whole = await invoice("INV-JPY-2", {"item": item, "amount": 1000})
+    derived = await invoice("INV-JPY-3", {"item": item, "quantity": 3, "rate": Decimal("333.335")})
+    assert_invalid_value(cents, "item.items[0].amount")
+    assert (whole.status_code, derived.status_code) == (204, 204)
+    total = body(await ns.get(f"{RECORD}/invoice/eid:INV-JPY-3"))["total"]
+    assert total == 1000 and "." not in str(total)
+
+
 # --- SuiteQL ----------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -818,6 +819,67 @@ async def test_over_the_daily_allocation_calls_get_403_request_limit_exceeded(fi
     ]
     assert refused.headers["Sforce-Limit-Info"] == "api-usage=2/2"
     assert "Retry-After" not in refused.headers
+
+
+@asynccontextmanager
+async def windowed_org(
+    firm: Firm, clock: FakeWallClock, daily_limit: int = 15_000
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """An org on the fake clock whose token outlives the test's days of fake time."""
+    app = create_app(firm, clock=clock, daily_limit=daily_limit, token_ttl_s=30 * 86_400)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
+        response = await client.post("/services/oauth2/token", data=TOKEN_FORM)
+        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        yield app, client
+
+
+async def test_api_usage_counts_only_the_last_24_hours(firm: Firm, clock: FakeWallClock) -> None:
+    async with windowed_org(firm, clock) as (_, sf):
+        await sf.get(f"{API}/limits")
+        await sf.get(f"{API}/limits")
+        clock.advance(hours=12)
+        midday = await sf.get(f"{API}/limits")
+        clock.advance(hours=11, minutes=59)
+        day_end = await sf.get(f"{API}/limits")  # the first two are 23 h 59 min old
+        clock.advance(minutes=2)
+        next_day = await sf.get(f"{API}/limits")  # ... and now over 24 h old
+        clock.advance(hours=12)
+        later = await sf.get(f"{API}/limits")
+    assert midday.headers["Sforce-Limit-Info"] == "api-usage=3/15000"
+    assert day_end.headers["Sforce-Limit-Info"] == "api-usage=4/15000"
+    assert next_day.headers["Sforce-Limit-Info"] == "api-usage=3/15000"
+    assert body(next_day)["DailyApiRequests"] == {"Max": 15000, "Remaining": 14997}
+    assert later.headers["Sforce-Limit-Info"] == "api-usage=3/15000"  # midday call aged out
+
+
+async def test_request_limit_exceeded_lifts_once_old_calls_age_out(
+    firm: Firm, clock: FakeWallClock
+) -> None:
+    async with windowed_org(firm, clock, daily_limit=2) as (_, sf):
+        await sf.get(f"{API}/limits")
+        await sf.get(f"{API}/limits")
+        refused_now = await sf.get(f"{API}/limits")
+        clock.advance(hours=23, minutes=59)
+        refused_later = await sf.get(f"{API}/limits")
+        clock.advance(minutes=2)
+        allowed = await sf.get(f"{API}/limits")
+    for refused in (refused_now, refused_later):
+        assert refused.status_code == 403
+        assert body(refused)[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+        assert refused.headers["Sforce-Limit-Info"] == "api-usage=2/2"
+    assert allowed.status_code == 200
+    assert allowed.headers["Sforce-Limit-Info"] == "api-usage=1/2"
+
+
+async def test_usage_window_keeps_no_more_than_a_day_of_calls(
+    firm: Firm, clock: FakeWallClock
+) -> None:
+    async with windowed_org(firm, clock) as (app, sf):
+        for _ in range(3 * 48):  # three days, a call every half hour
+            last = await sf.get(f"{API}/limits")
+            clock.advance(minutes=30)
+    assert last.headers["Sforce-Limit-Info"] == "api-usage=49/15000"
+    assert app.state.org.usage.bucket_count() == 49
 
 
 # -- control plane ----------------------------------------------------------------------------

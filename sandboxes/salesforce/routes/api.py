@@ -2,7 +2,7 @@
 
 `api_route` builds a Starlette route whose handler map is keyed by HTTP
 method. Before the handler runs, the bearer token is checked (401
-INVALID_SESSION_ID) and one request of the daily allocation is used (403
+INVALID_SESSION_ID) and one request of the rolling 24 h allocation is used (403
 REQUEST_LIMIT_EXCEEDED once it is gone); a method the resource lacks gets
 405 METHOD_NOT_ALLOWED. Every answer carries ``Sforce-Limit-Info``.
 """
