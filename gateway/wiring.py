@@ -42,6 +42,7 @@ def build_systems(
             account_id=settings.harvest_account_id,
             user_agent=settings.harvest_user_agent,
             policy=policy,
+            rate_limit=settings.harvest_rate_limit,
             transport=t.get("harvest"),
         ),
         erp=NetSuiteAdapter(

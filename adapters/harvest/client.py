@@ -4,6 +4,16 @@ Every call goes through `VendorClient` with Harvest's three headers: a
 personal access token (``Authorization: Bearer``), ``Harvest-Account-Id`` and
 a ``User-Agent``. The token cannot be refreshed, so a 401 is final.
 
+Rate limit. Harvest allows 100 requests / 15 s per token+account. The
+adapter keeps that limit itself (`adapters.harvest.throttle`): every call,
+retries included, waits for a free slot of a sliding window (``rate_limit``
+calls per ``rate_window_s``, 100 / 15 s by default, ``rate_limit=None`` to
+turn it off) before it is sent, so a big batch (150 approvals) is paced
+instead of refused half-way. The window is per adapter, i.e. per gateway
+replica: with N replicas sharing a token, set ``rate_limit`` to 100 // N.
+A 429 that still comes (another client on the token) is retried after its
+``Retry-After``, within the resilience policy.
+
 Batch strategy. Harvest has no ``ids=`` filter and no batch endpoint, only
 list filters with ``per_page`` up to 2000 and a ``links.next`` cursor that is
 followed verbatim until null.
@@ -19,6 +29,9 @@ followed verbatim until null.
   found in the account-wide listing (newest first): its first page, and the
   remaining pages (fetched concurrently) only when some id is not on it.
   500 ids spread over 20k entries take ``ceil(20k / 2000)`` = 11 calls.
+- Pages 2..N are read concurrently by page number and checked against the
+  first page; an inconsistent read (rows written meanwhile) is redone by
+  the cursor (see `adapters.harvest.listing`).
 
 Uninvoiced work (WIP). Harvest's Reports API sums billable, uninvoiced time
 and expenses per project server-side (``GET /v2/reports/uninvoiced``), so a
@@ -41,7 +54,8 @@ what the directory remembers is at most a TTL old (see
 
 Writes. Approval is ``PATCH /v2/time_entries/{id} {"is_closed": true}``
 (unverified: Harvest's public API has no approval endpoint); setting it twice
-is harmless, so it is retried like a read. Creating a time entry is a POST
+is harmless, so it is retried like a read, and a batch that failed part-way
+says which ids failed and may be replayed whole. Creating a time entry is a POST
 Harvest cannot deduplicate: the adapter first looks the command's external
 reference up (``external_reference_id``) and returns what is there, and never
 retries the POST itself.
@@ -71,10 +85,15 @@ from adapters.harvest.mapping import (
     time_entry_to_harvest,
     uninvoiced_by_engagement,
 )
+from adapters.harvest.throttle import (
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_WINDOW_S,
+    LimitedClient,
+    SlidingWindow,
+)
 from adapters.harvest.wire import Json, decode, encode, rows, total_pages
-from adapters.http import VendorClient
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
-from domain.errors import InvalidInput, NotFound
+from domain.errors import AdapterError, InvalidInput, NotFound
 from domain.health import BreakerState, SystemHealth
 from domain.ids import EngagementKey, RecordId
 from domain.models import Expense, TimeEntry, UninvoicedWork
@@ -107,11 +126,19 @@ class HarvestAdapter:
         concurrency: int = 8,
         today: Callable[[], date] = date.today,
         directory_ttl_s: float = DEFAULT_TTL_S,
+        rate_limit: int | None = DEFAULT_RATE_LIMIT,
+        rate_window_s: float = DEFAULT_RATE_WINDOW_S,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         root = base_url.rstrip("/").removesuffix("/v2")
-        self._http = VendorClient(
+        window = (
+            None
+            if rate_limit is None
+            else SlidingWindow(rate_limit, rate_window_s, clock=clock, sleep=sleep)
+        )
+        self._http = LimitedClient(
+            window=window,
             system=SYSTEM,
             base_url=root,
             policy=policy,
@@ -158,7 +185,7 @@ class HarvestAdapter:
             first = await self._lister.first("/v2/time_entries", {})
             pages = [first]
             if not missing.issubset(obj.get("id") for obj in rows(first, "time_entries")):
-                pages += await self._lister.rest("/v2/time_entries", {}, first)
+                pages = await self._lister.pages("/v2/time_entries", "time_entries", {}, first)
             for page in pages:
                 for obj in rows(page, "time_entries"):
                     if obj.get("id") in missing:
@@ -206,12 +233,21 @@ class HarvestAdapter:
     # -- writes -----------------------------------------------------------
 
     async def approve_time_entries(self, ids: Sequence[RecordId]) -> list[TimeEntry]:
-        """Approve each entry; raise the first refusal (in id order) after all ran."""
+        """Approve every entry (one PATCH each, paced by the rate limit); return them approved.
+
+        Every approval is attempted. If some fail, the error raised (of the
+        first failure's type, in id order, with its status and vendor detail)
+        says how many were approved and lists the ids that failed (a timed-out
+        one may have been applied all the same); the others are approved.
+        Approval is idempotent (closing a closed entry changes nothing), so
+        retrying the whole call with the same ids is safe, and is the way to
+        finish the batch.
+        """
         wanted = _harvest_ids(ids)
         outcomes = await self._lister.settled([self._approve(i) for i in wanted])
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        failed = [(i, o) for i, o in zip(wanted, outcomes, strict=True) if not isinstance(o, dict)]
+        if failed:
+            raise _partial_approval(len(wanted), failed)
         return [time_entry_from_harvest(obj) for obj in outcomes if isinstance(obj, dict)]
 
     async def create_time_entry(self, command: TimeEntryCreate) -> TimeEntry:
@@ -274,7 +310,7 @@ class HarvestAdapter:
         if len(projects) > 1:
             first = await self._lister.first(path, filters)
             if total_pages(first) - 1 <= len(projects):  # account-wide is no dearer
-                pages = [first, *await self._lister.rest(path, filters, first)]
+                pages = await self._lister.pages(path, key, filters, first)
                 wanted = {p.id for p in projects}
                 return [
                     obj for page in pages for obj in rows(page, key) if _project_id(obj) in wanted
@@ -295,6 +331,31 @@ def _harvest_ids(ids: Iterable[RecordId]) -> list[int]:
             raise InvalidInput(f"not a Harvest id: {raw!r}")
         result[int(text)] = None
     return list(result)
+
+
+def _partial_approval(asked: int, failed: Sequence[tuple[int, BaseException]]) -> BaseException:
+    """One error for a batch approval that failed part-way (see `approve_time_entries`)."""
+    first = failed[0][1]
+    for _, outcome in failed:
+        if not isinstance(outcome, Exception):
+            return outcome  # cancellation and the like: not a vendor answer
+    if not isinstance(first, AdapterError):
+        return first
+    ids = ", ".join(str(i) for i, _ in failed)
+    detail = first.args[0] if first.args else type(first).__name__
+    summary = (
+        f"approved {asked - len(failed)} of {asked} time entries; {len(failed)} failed "
+        f"(ids {ids}); first failure: {detail}. Approval is idempotent: retry the whole call"
+    )
+    error = type(first)(
+        summary,
+        system=first.system,
+        status=first.status,
+        vendor_code=first.vendor_code,
+        vendor_message=first.vendor_message,
+    )
+    error.__cause__ = first
+    return error
 
 
 def _window(date_from: date | None, date_to: date | None) -> dict[str, str]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from domain.ids import EngagementKey, RecordId
 from domain.models import ApprovalStatus, UninvoicedWork
 from domain.money import Money
 from domain.ports import TimeTracking
+from gateway.config import Settings
 from sandboxes.firm import Firm, TimeEntry
 from sandboxes.harvest import HARVEST_ACCOUNT_ID, HARVEST_TOKEN, create_app
 from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
@@ -794,3 +796,215 @@ async def test_the_breaker_opens_after_n_failures_and_half_opens_after_the_timeo
     assert await adapter.get_time_entries_by_engagement(key)
     assert breaker(adapter) is BreakerState.CLOSED
     assert await sandbox.calls() == 4
+
+
+# -- the client-side rate limit -----------------------------------------------------
+
+
+class StatusLog(httpx.AsyncBaseTransport):
+    """Passes requests to `inner` and keeps each answer's ``(status, path)``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.answers: list[tuple[int, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        self.answers.append((response.status_code, request.url.path))
+        return response
+
+    def throttled(self) -> list[str]:
+        return [path for status, path in self.answers if status == 429]
+
+
+def entry_id(path: str) -> RecordId:
+    return RecordId(path.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+async def limited(firm: Firm) -> AsyncIterator[tuple[SandboxControl, FakeClock]]:
+    """A sandbox enforcing Harvest's real limit (100 / 15 s) on a fake clock."""
+    clock = FakeClock()
+    box = SandboxControl(create_app(firm, clock=clock), BASE, VENDOR_HEADERS)
+    yield box, clock
+    await box.aclose()
+
+
+async def test_150_approvals_with_the_default_settings_wait_for_the_limit_instead_of_a_429(
+    make_adapter: AdapterFactory, limited: tuple[SandboxControl, FakeClock], firm: Firm
+) -> None:
+    box, clock = limited
+    log = StatusLog(box.transport)
+    sleep = RecordedSleeps(clock=clock)
+    policy = Settings().resilience_policy()  # Retry-After over 10 s is not waited for
+    adapter = make_adapter(transport=log, policy=policy, clock=clock, sleep=sleep)
+    ids = await open_entries(adapter, firm, 150)
+    assert len(ids) == 150
+    clock.now += 15  # the reads' window has passed
+    sleep.delays.clear()
+    await box.reset_calls()
+    approved = await adapter.approve_time_entries(ids)
+    assert [e.id for e in approved] == ids
+    assert all(e.approval is ApprovalStatus.APPROVED for e in approved)
+    assert sleep.delays == [pytest.approx(15.0)]  # the 101st call waited for the window
+    assert log.throttled() == []
+    assert await box.by_endpoint() == {f"PATCH /v2/time_entries/{i}": 1 for i in ids}
+
+
+async def test_without_the_limiter_the_vendor_refuses_the_tail_and_a_replay_finishes_it(
+    make_adapter: AdapterFactory, limited: tuple[SandboxControl, FakeClock], firm: Firm
+) -> None:
+    box, clock = limited
+    log = StatusLog(box.transport)
+    sleep = RecordedSleeps(clock=clock)
+    unlimited = partial(make_adapter, transport=log, clock=clock, sleep=sleep, rate_limit=None)
+    adapter = unlimited(policy=Settings().resilience_policy())
+    ids = await open_entries(adapter, firm, 150)
+    clock.now += 15
+    sleep.delays.clear()
+    log.answers.clear()
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await adapter.approve_time_entries(ids)
+    error = caught.value
+    assert error.status == 429 and error.system == "harvest"
+    assert log.throttled() and sleep.delays == []  # Retry-After 15 s > 10 s: not waited for
+    approved = {entry_id(path) for status, path in log.answers if status == 200}
+    failed = [i for i in ids if i not in approved]
+    assert len(approved) == 100 and len(failed) == 50  # the rest: 429s, then the breaker
+    message = str(error)
+    assert "approved 100 of 150 time entries; 50 failed" in message
+    assert f"(ids {', '.join(failed)})" in message and "retry the whole call" in message
+    throttled = len(log.throttled())
+    clock.now += 15
+    replay = make_adapter(transport=log, clock=clock, sleep=sleep)  # limited, a fresh breaker
+    replayed = await replay.approve_time_entries(ids)
+    assert [e.id for e in replayed] == ids
+    assert all(e.approval is ApprovalStatus.APPROVED for e in replayed)
+    assert len(log.throttled()) == throttled  # the limited replay was refused nothing
+
+
+async def test_a_partly_failed_approval_says_how_many_were_approved_and_which_failed(
+    adapter: HarvestAdapter, sandbox: SandboxControl, firm: Firm
+) -> None:
+    open_ids = await open_entries(adapter, firm, 2)
+    billed = next(t for t in firm.time_entries if t.invoice)
+    entries = await adapter.get_time_entries_by_engagement([EngagementKey(billed.engagement_key)])
+    invoiced = next(e.id for e in entries if e.external_ref == billed.key)
+    ids = [open_ids[0], invoiced, RecordId("42"), open_ids[1]]
+    with pytest.raises(UpstreamRejected) as caught:  # the first failure, in id order
+        await adapter.approve_time_entries(ids)
+    error = caught.value
+    assert error.status == 422 and error.vendor_message is not None
+    assert "invoiced" in error.vendor_message
+    assert str(error).startswith(
+        f"harvest: approved 2 of 4 time entries; 2 failed (ids {invoiced}, 42)"
+    )
+    for entry_id_ in open_ids:
+        found = await sandbox.vendor("GET", f"/v2/time_entries/{entry_id_}")
+        assert found["is_closed"] is True
+
+
+async def test_a_retry_takes_a_slot_of_the_window_too(
+    make_adapter: AdapterFactory, sandbox: SandboxControl
+) -> None:
+    async def clear_faults() -> None:
+        await sandbox.faults(error_rate=0)
+
+    clock = FakeClock()
+    sleep = RecordedSleeps(clear_faults, clock=clock)
+    adapter = make_adapter(clock=clock, sleep=sleep, rate_limit=2, rate_window_s=15)
+    await sandbox.faults(error_rate=1)
+    assert (await adapter.health()).ok  # a 5xx, a backoff, then the retry: two slots
+    backoff = sleep.delays[0]
+    assert (await adapter.health()).ok
+    assert sleep.delays == [backoff, pytest.approx(15.0 - backoff)]
+    assert await sandbox.calls("GET /v2/company") == 3
+
+
+def test_a_rate_limit_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="rate_limit"):
+        HarvestAdapter(
+            base_url=BASE, token=HARVEST_TOKEN, account_id=HARVEST_ACCOUNT_ID, policy=FAST,
+            rate_limit=0,
+        )  # fmt: skip
+
+
+# -- concurrent pages vs. writes between them ---------------------------------------
+
+
+async def cursor_walk(sandbox: SandboxControl) -> list[dict[str, Any]]:
+    """Every time entry, newest first, by following ``links.next`` from a fresh first page."""
+    page = await sandbox.vendor("GET", "/v2/time_entries", params={"per_page": 2000})
+    found: list[dict[str, Any]] = list(page["time_entries"])
+    while page["links"]["next"] is not None:
+        page = await sandbox.vendor("GET", page["links"]["next"])
+        found += page["time_entries"]
+    return found
+
+
+class WriteAfterFirstPage(httpx.AsyncBaseTransport):
+    """Runs `write` once, just after the first page of ``/v2/time_entries`` is served."""
+
+    def __init__(self, sandbox: SandboxControl, write: Callable[[], Awaitable[object]]) -> None:
+        self.sandbox = sandbox
+        self.write = write
+        self.written = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.sandbox.transport.handle_async_request(request)
+        params = request.url.params
+        first = "page" not in params and "cursor" not in params
+        if request.url.path == "/v2/time_entries" and first and not self.written:
+            self.written = True
+            await self.write()
+        return response
+
+
+@pytest.mark.parametrize("write", ["create", "move"])
+async def test_rows_written_between_concurrent_pages_make_the_listing_reread_by_cursor(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm, write: str
+) -> None:
+    before = await cursor_walk(sandbox)
+    keys = harvest_keys(firm)
+    active = new_entry(firm, "TE-W-1")
+    template = next(r for r in before if r["project"]["code"] == active.engagement_key)
+    newest_open = next(r for r in before if not r["is_locked"])
+    written: list[int] = []
+
+    async def create() -> None:  # a new newest row: the total grows, rows shift down
+        body = {
+            "project_id": template["project"]["id"],
+            "task_id": template["task"]["id"],
+            "spent_date": firm.as_of.isoformat(),
+            "hours": 1,
+            "external_reference": {"id": "TE-W-1", "group_id": active.engagement_key},
+        }
+        created = await sandbox.vendor("POST", "/v2/time_entries", json=body)
+        written.append(created["id"])
+
+    async def move() -> None:  # a row of page 1 becomes the oldest: the total stays
+        oldest = date.fromisoformat(before[-1]["spent_date"]).toordinal()
+        moved = await sandbox.vendor(
+            "PATCH",
+            f"/v2/time_entries/{newest_open['id']}",
+            json={"spent_date": date.fromordinal(oldest - 1).isoformat()},
+        )
+        written.append(moved["id"])
+
+    adapter = make_adapter(
+        transport=WriteAfterFirstPage(sandbox, create if write == "create" else move)
+    )
+    await sandbox.reset_calls()
+    entries = await adapter.get_time_entries_by_engagement(keys)
+    reads = [r["query"] for r in (await sandbox.http.get("/__sandbox/requests")).json()["requests"]]
+    after = await cursor_walk(sandbox)
+    assert len(after) == len(before) + (write == "create")
+    ids = [e.id for e in entries]
+    assert len(ids) == len(set(ids))  # no row twice
+    codes = set(keys)
+    assert ids == [str(r["id"]) for r in after if r["project"]["code"] in codes]  # no gap
+    assert str(written[0]) in ids
+    pages = math.ceil(len(before) / 2000)
+    by_number = [q for q in reads if "page=" in q.replace("per_page=", "")]
+    by_cursor = [q for q in reads if "cursor=" in q]
+    assert len(by_number) == pages - 1 and len(by_cursor) == len(by_number)

@@ -33,3 +33,14 @@ def test_nonsense_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EG_RETRY_MAX_ATTEMPTS", "0")
     with pytest.raises(ValidationError, match="retry_max_attempts"):
         Settings()
+
+
+def test_harvest_rate_limit_can_be_set_or_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().harvest_rate_limit == 100
+    monkeypatch.setenv("EG_HARVEST_RATE_LIMIT", "25")
+    assert Settings().harvest_rate_limit == 25
+    monkeypatch.setenv("EG_HARVEST_RATE_LIMIT", "none")
+    assert Settings().harvest_rate_limit is None
+    monkeypatch.setenv("EG_HARVEST_RATE_LIMIT", "0")
+    with pytest.raises(ValidationError):
+        Settings()
