@@ -11,8 +11,8 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.graphiql_examples import FINANCE_DASHBOARD
 from gateway.config import Settings
+from gateway.graphiql_examples import FINANCE_DASHBOARD
 from sandboxes.firm import Firm
 from tests.sandbox_support import InProcessSandboxes
 
@@ -81,4 +81,3 @@ async def graph_client(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
     ):
         yield GraphClient(http, sandboxes, app)
-
