@@ -6,11 +6,11 @@ import strawberry
 from strawberry import relay
 
 from domain.engagement import EngagementStatus
-from domain.errors import InvalidInput
 from domain.ids import CustomerKey, EngagementKey, RecordId, is_engagement_key
 from domain.models import BillingModel, CustomerStatus
 from resolvers.context import Info
 from resolvers.errors import bad_input, checked, guarded, not_found
+from resolvers.ids import node_id_or_natural
 from resolvers.system_types import SystemStatus
 from resolvers.types.common import Connection, connection_from
 from resolvers.types.graph import Customer, Engagement, Opportunity, load_engagement
@@ -38,17 +38,6 @@ class CustomerFilterInput:
     legal_entity: str | None = None
     status: CustomerStatus | None = None
     text: str | None = strawberry.field(default=None, description="Part of the name or key.")
-
-
-def _natural_id(value: str, type_name: str) -> str:
-    """Accept a global id of `type_name` or the natural id itself."""
-    try:
-        gid = relay.GlobalID.from_id(value)
-    except (ValueError, relay.GlobalIDValueError):
-        return value
-    if gid.type_name != type_name:
-        raise InvalidInput(f"id {value!r} is a {gid.type_name} id, not a {type_name} id")
-    return gid.node_id
 
 
 @strawberry.type
@@ -82,7 +71,9 @@ class Query:
         f = filter or EngagementFilterInput()
         customer_key = None
         if f.customer_id is not None:
-            customer_key = CustomerKey(checked(info, _natural_id, str(f.customer_id), "Customer"))
+            customer_key = CustomerKey(
+                checked(info, node_id_or_natural, str(f.customer_id), "Customer")
+            )
         where = EngagementFilter(
             legal_entity=f.legal_entity,
             status=f.status,
@@ -105,7 +96,7 @@ class Query:
 
     @strawberry.field(description="One customer by id (global) or customer key.")
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        key = checked(info, _natural_id, str(id), "Customer")
+        key = checked(info, node_id_or_natural, str(id), "Customer")
         found = await guarded(info, info.context.loaders.customer_by_key.load(CustomerKey(key)))
         if found is None:
             raise not_found(f"no customer has id {id}", info)
@@ -138,7 +129,7 @@ class Query:
 
     @strawberry.field(description="One CRM opportunity by id (global) or CRM id.")
     async def opportunity(self, info: Info, id: strawberry.ID) -> Opportunity | None:
-        crm_id = checked(info, _natural_id, str(id), "Opportunity")
+        crm_id = checked(info, node_id_or_natural, str(id), "Opportunity")
         found = await guarded(info, info.context.loaders.opportunity_by_id.load(RecordId(crm_id)))
         if found is None:
             raise not_found(f"no opportunity has id {id}", info)

@@ -22,6 +22,7 @@ from domain.ids import CustomerKey, EngagementKey, RecordId, is_engagement_key
 from domain.models import BillingModel, CustomerStatus, InvoiceStatus, ProjectStatus
 from resolvers.context import Info
 from resolvers.errors import bad_input, checked, guarded
+from resolvers.ids import node_id_from_global
 from resolvers.loaders import EngagementLedger, ManyBy, TimeWindow
 from resolvers.types.billing import (
     BillingSchedule,
@@ -275,6 +276,13 @@ class Engagement(relay.Node):
         return cls.from_model(found) if found else None
 
 
+async def _engagement_of(info: Info, key: EngagementKey | None) -> Engagement | None:
+    if key is None:
+        return None
+    found = await guarded(info, load_engagement(info, key))
+    return Engagement.from_model(found) if found else None
+
+
 def _page(info: Info, rows: list[T], first: int | None, after: str | None) -> Page[T]:
     limit = info.context.options.max_page_size
     return checked(info, paginate, rows, first=first, after=after, max_page_size=limit)
@@ -381,15 +389,8 @@ class Customer(relay.Node):
     @classmethod
     async def resolve_reference(cls, info: Info, id: object = None) -> Customer | None:
         """Federation: the customer a supergraph refers to by global id; unknown → null."""
-        if not isinstance(id, str):
-            raise bad_input(f"not a Customer id: {id!r}", info)
-        try:
-            gid = relay.GlobalID.from_id(id)
-        except relay.GlobalIDValueError as exc:
-            raise bad_input(f"not a global id: {id!r}", info) from exc
-        if gid.type_name != "Customer":
-            raise bad_input(f"id {id!r} is a {gid.type_name} id, not a Customer id", info)
-        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[gid.node_id]))
+        node_id = checked(info, node_id_from_global, id, "Customer")
+        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[node_id]))
         return found[0]
 
 
@@ -423,10 +424,7 @@ class Opportunity(relay.Node):
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        if self.model.engagement_key is None:
-            return None
-        found = await guarded(info, load_engagement(info, self.model.engagement_key))
-        return Engagement.from_model(found) if found else None
+        return await _engagement_of(info, self.model.engagement_key)
 
     @classmethod
     def from_model(cls, m: models.Opportunity) -> Opportunity:
@@ -475,10 +473,7 @@ class Project(relay.Node):
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        if self.model.engagement_key is None:
-            return None
-        found = await guarded(info, load_engagement(info, self.model.engagement_key))
-        return Engagement.from_model(found) if found else None
+        return await _engagement_of(info, self.model.engagement_key)
 
     @classmethod
     def from_model(cls, m: models.Project) -> Project:
@@ -503,15 +498,8 @@ class Project(relay.Node):
     @classmethod
     async def resolve_reference(cls, info: Info, id: object = None) -> Project | None:
         """Federation: the project a supergraph refers to by global id; unknown → null."""
-        if not isinstance(id, str):
-            raise bad_input(f"not a Project id: {id!r}", info)
-        try:
-            gid = relay.GlobalID.from_id(id)
-        except relay.GlobalIDValueError as exc:
-            raise bad_input(f"not a global id: {id!r}", info) from exc
-        if gid.type_name != "Project":
-            raise bad_input(f"id {id!r} is a {gid.type_name} id, not a Project id", info)
-        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[gid.node_id]))
+        node_id = checked(info, node_id_from_global, id, "Project")
+        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[node_id]))
         return found[0]
 
 
@@ -552,10 +540,7 @@ class Invoice(relay.Node):
 
     @strawberry.field
     async def engagement(self, info: Info) -> Engagement | None:
-        if self.model.engagement_key is None:
-            return None
-        found = await guarded(info, load_engagement(info, self.model.engagement_key))
-        return Engagement.from_model(found) if found else None
+        return await _engagement_of(info, self.model.engagement_key)
 
     @classmethod
     def from_model(cls, m: models.Invoice) -> Invoice:
@@ -581,13 +566,6 @@ class Invoice(relay.Node):
     @classmethod
     async def resolve_reference(cls, info: Info, id: object = None) -> Invoice | None:
         """Federation: the invoice a supergraph refers to by global id; unknown → null."""
-        if not isinstance(id, str):
-            raise bad_input(f"not an Invoice id: {id!r}", info)
-        try:
-            gid = relay.GlobalID.from_id(id)
-        except relay.GlobalIDValueError as exc:
-            raise bad_input(f"not a global id: {id!r}", info) from exc
-        if gid.type_name != "Invoice":
-            raise bad_input(f"id {id!r} is a {gid.type_name} id, not an Invoice id", info)
-        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[gid.node_id]))
+        node_id = checked(info, node_id_from_global, id, "Invoice")
+        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[node_id]))
         return found[0]

@@ -166,7 +166,7 @@ async def test_an_unknown_entity_resolves_to_null_without_error(
     [
         ({"__typename": "Engagement", "key": "ENG-X"}, "not an engagement key"),
         ({"__typename": "Customer", "id": str(GlobalID("Project", "1"))}, "is a Project id"),
-        ({"__typename": "Project", "id": str(GlobalID("Invoice", "1"))}, "is a Invoice id"),
+        ({"__typename": "Project", "id": str(GlobalID("Invoice", "1"))}, "is an Invoice id"),
         ({"__typename": "Invoice", "id": str(GlobalID("Customer", "1"))}, "is a Customer id"),
         ({"__typename": "Project", "id": "not a global id"}, "not a global id"),
         ({"__typename": "Invoice", "id": 42}, "not an Invoice id"),
