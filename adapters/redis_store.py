@@ -7,6 +7,7 @@ same code runs against both, since fakeredis supports what the product uses.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import fakeredis
@@ -14,6 +15,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 __all__ = ["RedisCache", "connect_redis", "redis_ping"]
+
+logger = logging.getLogger(__name__)
 
 
 def connect_redis(url: str | None) -> Redis:
@@ -37,21 +40,41 @@ async def redis_ping(client: Redis, timeout_s: float = 2.0) -> tuple[bool, str |
 
 
 class RedisCache:
-    """`KeyValueCache` over Redis, every key under one prefix."""
+    """`KeyValueCache` over Redis, every key under one prefix.
 
-    def __init__(self, client: Redis, prefix: str) -> None:
+    Best effort: the cache only saves calls, so a store that is down or slow
+    (past `timeout_s`) reads as a miss and a write that fails is dropped, with
+    a warning logged; the caller then reads from the system itself.
+    """
+
+    def __init__(self, client: Redis, prefix: str, timeout_s: float = 1.0) -> None:
         self._client = client
         self._prefix = prefix
+        self._timeout_s = timeout_s
 
     async def get(self, key: str) -> str | None:
-        value = await self._client.get(self._prefix + key)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                value = await self._client.get(self._prefix + key)
+        except (RedisError, OSError, TimeoutError) as exc:
+            logger.warning("cache read of %s failed, reading the source: %s", key, exc)
+            return None
         return value.decode() if isinstance(value, bytes) else value
 
     async def set(self, key: str, value: str, ttl_s: int) -> None:
-        await self._client.set(self._prefix + key, value, ex=ttl_s)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await self._client.set(self._prefix + key, value, ex=ttl_s)
+        except (RedisError, OSError, TimeoutError) as exc:
+            logger.warning("cache write of %s failed, not cached: %s", key, exc)
 
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
-        removed: int = await self._client.delete(*(self._prefix + k for k in keys))
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                removed: int = await self._client.delete(*(self._prefix + k for k in keys))
+        except (RedisError, OSError, TimeoutError) as exc:
+            logger.warning("cache delete of %s failed: %s", ", ".join(keys), exc)
+            return 0
         return removed

@@ -18,6 +18,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryException
+from strawberry.relay import GlobalIDValueError
 
 from domain.errors import DomainError
 
@@ -63,6 +64,25 @@ def _masked(error: GraphQLError, correlation_id: str) -> dict[str, Any]:
     return {**shown, "extensions": internal_error(correlation_id)["extensions"]}
 
 
+def _client_fault(error: GraphQLError, correlation_id: str) -> dict[str, Any] | None:
+    """Library errors that a client's bad input caused: shown as BAD_USER_INPUT."""
+    original = error.original_error
+    if isinstance(original, GlobalIDValueError):  # node(id:) with an id of no node type
+        message = f"not the id of a node: {original}"
+    elif (
+        error.path
+        and error.path[0] == "_entities"
+        and isinstance(original, KeyError | AttributeError | TypeError)
+    ):
+        message = "invalid entity representation: expected {__typename, key fields}"
+    else:
+        return None
+    shown = dict(error.formatted)
+    shown["message"] = message
+    shown["extensions"] = {"code": "BAD_USER_INPUT", "correlationId": correlation_id}
+    return shown
+
+
 def format_errors(
     errors: Sequence[GraphQLError], correlation_id: str
 ) -> tuple[list[dict[str, Any]], bool]:
@@ -72,6 +92,8 @@ def format_errors(
     for error in errors:
         if is_deliberate(error):
             shown.append(dict(error.formatted))
+        elif (fault := _client_fault(error, correlation_id)) is not None:
+            shown.append(fault)
         else:
             shown.append(_masked(error, correlation_id))
             masked = True

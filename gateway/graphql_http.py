@@ -123,7 +123,8 @@ class GraphQLView(GraphQL[Any, None]):
             if request.method == "GET":
                 params = params_from_query_string(request.query_params)
             else:
-                params = params_from_body(request.headers.get("content-type"), await request.body())
+                body = await _bounded_body(request)
+                params = params_from_body(request.headers.get("content-type"), body)
             return await self._execute(request, params, media_type, cid)
         except RequestRejected as rejected:
             return _response(
@@ -257,3 +258,21 @@ def _response(
     return JSONResponse(
         body, status_code=status, headers=headers, media_type=f"{media_type}; charset=utf-8"
     )
+
+
+MAX_BODY_BYTES = 1_000_000  # a GraphQL document and its variables; more is not a query
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The request body, refused with 413 once it passes MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestRejected(413, f"Request body over {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestRejected(413, f"Request body over {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

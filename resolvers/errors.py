@@ -62,12 +62,22 @@ def bad_input(message: str, info: Info) -> GraphQLError:
     return to_graphql_error(InvalidInput(message), info)
 
 
+def _mismatch(exc: CurrencyMismatch, info: Info) -> GraphQLError:
+    return GraphQLError(
+        f"records in different currencies: {exc}",
+        extensions={"code": "CURRENCY_MISMATCH", "correlationId": info.context.correlation_id},
+        original_error=exc,
+    )
+
+
 def checked(info: Info, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Call `fn`; a domain error becomes this field's GraphQL error."""
     try:
         return fn(*args, **kwargs)
     except DomainError as exc:
         raise to_graphql_error(exc, info) from exc
+    except CurrencyMismatch as exc:
+        raise _mismatch(exc, info) from exc
 
 
 async def guarded(info: Info, work: Awaitable[T]) -> T:
@@ -77,7 +87,4 @@ async def guarded(info: Info, work: Awaitable[T]) -> T:
     except DomainError as exc:
         raise to_graphql_error(exc, info) from exc
     except CurrencyMismatch as exc:
-        raise GraphQLError(
-            f"records in different currencies: {exc}",
-            extensions={"code": "CURRENCY_MISMATCH", "correlationId": info.context.correlation_id},
-        ) from exc
+        raise _mismatch(exc, info) from exc

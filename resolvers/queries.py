@@ -67,7 +67,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         order_by: EngagementOrder = EngagementOrder.KEY_ASC,
-    ) -> Connection[Engagement]:
+    ) -> Connection[Engagement] | None:
         f = filter or EngagementFilterInput()
         customer_key = None
         if f.customer_id is not None:
@@ -109,7 +109,7 @@ class Query:
         filter: CustomerFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Customer]:
+    ) -> Connection[Customer] | None:
         f = filter or CustomerFilterInput()
         everyone = await guarded(info, info.context.systems.erp.list_customers())
         needle = f.text.casefold() if f.text else None

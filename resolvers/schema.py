@@ -10,10 +10,47 @@ change what the supergraph router is told.
 
 from __future__ import annotations
 
-import strawberry
+import logging
 
+import strawberry
+from graphql import GraphQLError
+from strawberry.exceptions import StrawberryException
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from domain.errors import DomainError
 from resolvers.queries import Query
 
-__all__ = ["schema"]
+__all__ = ["MAX_ALIASES", "MAX_DEPTH", "schema"]
 
-schema = strawberry.federation.Schema(query=Query, federation_version="2.11")
+MAX_ALIASES = 15  # each alias of a list field is a fan-out of its own
+MAX_DEPTH = 10
+
+logger = logging.getLogger("resolvers.schema")
+
+
+class GraphSchema(strawberry.federation.Schema):
+    """Expected outcomes (a system down, a bad cursor, an unknown key) are answers,
+    not incidents: they go to the client, and only unexpected errors are logged."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(
+                original, GraphQLError | StrawberryException | DomainError
+            ):
+                logger.debug("answered with an error: %s", error.message)
+            else:
+                super().process_errors([error], execution_context)
+
+
+schema = GraphSchema(
+    query=Query,
+    federation_version="2.11",
+    extensions=[
+        lambda: MaxAliasesLimiter(MAX_ALIASES),
+        lambda: QueryDepthLimiter(MAX_DEPTH),
+    ],
+)

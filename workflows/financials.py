@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from domain.engagement import Engagement, Financials
+from domain.engagement import Engagement, EngagementStatus, Financials
 from domain.models import (
     BillingModel,
     BillingSchedule,
@@ -33,7 +33,16 @@ from domain.models import (
 )
 from domain.money import Money
 
-__all__ = ["FinancialInputs", "FinancialNeeds", "compute_financials", "financial_needs"]
+__all__ = [
+    "FinancialInputs",
+    "FinancialNeeds",
+    "billed_to_date",
+    "collected",
+    "compute_financials",
+    "financial_needs",
+    "outstanding",
+    "unbilled_wip",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +66,16 @@ class FinancialNeeds:
 def financial_needs(engagement: Engagement) -> FinancialNeeds:
     """Only what the billing model's WIP rule reads, so nothing else is fetched.
 
-    An engagement with no delivery project (a deal not yet won or never
-    activated) has no work in progress to read.
+    A deal not yet won, lost, or won but never activated has no work in
+    progress to read. An engagement whose status is unknown (the PSA could not
+    be asked) is read as if delivered: its WIP is either found or fails loudly,
+    never a silent zero.
     """
-    if engagement.project_id is None:
+    if engagement.status in (
+        EngagementStatus.QUALIFYING,
+        EngagementStatus.LOST,
+        EngagementStatus.WON,
+    ):
         return FinancialNeeds()
     model = engagement.billing_model
     return FinancialNeeds(
@@ -106,11 +121,30 @@ def _wip(
     return _not_negative(Money.sum(due, cur) - billed)
 
 
+def billed_to_date(invoices: Sequence[Invoice], currency: str) -> Money:
+    return Money.sum([i.total for i in invoices], currency)
+
+
+def collected(payments: Sequence[Payment], currency: str) -> Money:
+    return Money.sum([p.amount for p in payments], currency)
+
+
+def outstanding(invoices: Sequence[Invoice], currency: str) -> Money:
+    return Money.sum([i.amount_remaining for i in invoices], currency)
+
+
+def unbilled_wip(
+    engagement: Engagement, inputs: FinancialInputs, as_of: date, currency: str
+) -> Money:
+    return _wip(engagement, inputs, billed_to_date(inputs.invoices, currency), as_of, currency)
+
+
 def compute_financials(
     engagement: Engagement, inputs: FinancialInputs, as_of: date, fallback_currency: str
 ) -> Financials:
+    """Every figure at once (each is also available alone, for partial results)."""
     cur = _currency(engagement, inputs, fallback_currency)
-    billed = Money.sum([i.total for i in inputs.invoices], cur)
+    billed = billed_to_date(inputs.invoices, cur)
     wip = _wip(engagement, inputs, billed, as_of, cur)
     return Financials(
         currency=cur,
@@ -118,6 +152,6 @@ def compute_financials(
         approved_billable_value=billed + wip,
         billed_to_date=billed,
         unbilled_wip=wip,
-        collected=Money.sum([p.amount for p in inputs.payments], cur),
-        outstanding=Money.sum([i.amount_remaining for i in inputs.invoices], cur),
+        collected=collected(inputs.payments, cur),
+        outstanding=outstanding(inputs.invoices, cur),
     )

@@ -8,7 +8,6 @@ from decimal import Decimal
 import strawberry
 
 from domain import models
-from domain.engagement import Financials as DomainFinancials
 from domain.ids import RecordId
 from domain.models import BillingScheduleKind, InvoiceStatus
 from resolvers.context import Info
@@ -18,7 +17,6 @@ from resolvers.types.common import Money, money
 __all__ = [
     "BillingSchedule",
     "BillingScheduleLine",
-    "Financials",
     "InvoiceFilter",
     "InvoiceLine",
     "Payment",
@@ -100,29 +98,6 @@ class BillingSchedule:
                 )
                 for line in m.lines
             ],
-        )
-
-
-@strawberry.type(description="An engagement's money position, in the engagement's currency.")
-class Financials:
-    currency: str
-    booked_value: Money = strawberry.field(description="The won deal's amount (CRM).")
-    approved_billable_value: Money = strawberry.field(description="billedToDate + unbilledWip.")
-    billed_to_date: Money = strawberry.field(description="Total of posted invoices (ERP).")
-    unbilled_wip: Money = strawberry.field(description="Approved billable work not yet invoiced.")
-    collected: Money = strawberry.field(description="Payments received (ERP).")
-    outstanding: Money = strawberry.field(description="What invoices still have open (ERP).")
-
-    @classmethod
-    def from_model(cls, m: DomainFinancials) -> Financials:
-        return cls(
-            currency=m.currency,
-            booked_value=Money.from_model(m.booked_value),
-            approved_billable_value=Money.from_model(m.approved_billable_value),
-            billed_to_date=Money.from_model(m.billed_to_date),
-            unbilled_wip=Money.from_model(m.unbilled_wip),
-            collected=Money.from_model(m.collected),
-            outstanding=Money.from_model(m.outstanding),
         )
 
 

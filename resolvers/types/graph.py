@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import strawberry
@@ -26,7 +27,6 @@ from resolvers.ids import node_id_from_global
 from resolvers.loaders import EngagementLedger, ManyBy, TimeWindow
 from resolvers.types.billing import (
     BillingSchedule,
-    Financials,
     InvoiceFilter,
     InvoiceLine,
     Payment,
@@ -42,7 +42,14 @@ from resolvers.types.delivery import (
 )
 from resolvers.types.reference import LegalEntity, RateCard
 from workflows.engagements import engagement_from
-from workflows.financials import FinancialInputs, compute_financials, financial_needs
+from workflows.financials import (
+    FinancialInputs,
+    billed_to_date,
+    collected,
+    financial_needs,
+    outstanding,
+    unbilled_wip,
+)
 from workflows.paging import Page, paginate
 
 T = TypeVar("T")
@@ -238,9 +245,14 @@ class Engagement(relay.Node):
         found = await guarded(info, info.context.loaders.schedules.load(self.model.key))
         return BillingSchedule.from_model(found[0]) if found else None
 
-    @strawberry.field
+    @strawberry.field(description="Each figure resolves alone: a system down nulls only its own.")
     async def financials(self, info: Info) -> Financials | None:
-        return await guarded(info, _financials(info, self.model))
+        currency = self.model.currency
+        if currency is None:  # no deal amount: the legal entity's currency
+            entities = await guarded(info, info.context.reference.legal_entities())
+            code = self.model.legal_entity
+            currency = next((e.currency for e in entities if e.code == code), None)
+        return Financials(currency=currency, engagement=self.model) if currency else None
 
     @classmethod
     def from_model(cls, m: DomainEngagement) -> Engagement:
@@ -297,29 +309,69 @@ async def _empty() -> list[Any]:
     return []
 
 
-async def _financials(info: Info, engagement: DomainEngagement) -> Financials:
-    loaders = info.context.loaders
-    key = engagement.key
+async def _nothing() -> None:
+    return None
+
+
+async def _wip_inputs(info: Info, engagement: DomainEngagement) -> FinancialInputs:
+    loaders, key = info.context.loaders, engagement.key
     needs = financial_needs(engagement)
-
-    async def nothing() -> None:
-        return None
-
     ledger, milestones, schedules, uninvoiced = await asyncio.gather(
         _ledger(info, key),
         loaders.milestones.load(key) if needs.milestones else _empty(),
         loaders.schedules.load(key) if needs.schedules else _empty(),
-        loaders.uninvoiced.load(key) if needs.uninvoiced else nothing(),
+        loaders.uninvoiced.load(key) if needs.uninvoiced else _nothing(),
     )
-    entities = await info.context.reference.legal_entities()
-    fallback = next((e.currency for e in entities if e.code == engagement.legal_entity), "USD")
-    result = compute_financials(
-        engagement,
-        FinancialInputs(ledger.invoices, ledger.payments, milestones, schedules, uninvoiced),
-        info.context.options.today(),
-        fallback,
-    )
-    return Financials.from_model(result)
+    return FinancialInputs(ledger.invoices, ledger.payments, milestones, schedules, uninvoiced)
+
+
+@strawberry.type(description="An engagement's money position, in the engagement's currency.")
+class Financials:
+    currency: str
+    engagement: strawberry.Private[DomainEngagement]
+
+    async def _ledger(self, info: Info) -> EngagementLedger:
+        return await guarded(info, _ledger(info, self.engagement.key))
+
+    async def _wip(self, info: Info) -> Money:
+        inputs = await guarded(info, _wip_inputs(info, self.engagement))
+        today = info.context.options.today()
+        return Money.from_model(
+            checked(info, unbilled_wip, self.engagement, inputs, today, self.currency)
+        )
+
+    @strawberry.field(description="The won deal's amount (CRM).")
+    def booked_value(self) -> Money:
+        booked = self.engagement.booked_value
+        return (
+            Money.from_model(booked) if booked else Money(amount=Decimal(0), currency=self.currency)
+        )
+
+    @strawberry.field(description="Total of posted invoices (ERP).")
+    async def billed_to_date(self, info: Info) -> Money | None:
+        ledger = await self._ledger(info)
+        return Money.from_model(checked(info, billed_to_date, ledger.invoices, self.currency))
+
+    @strawberry.field(description="Approved billable work not yet invoiced.")
+    async def unbilled_wip(self, info: Info) -> Money | None:
+        return await self._wip(info)
+
+    @strawberry.field(description="billedToDate + unbilledWip.")
+    async def approved_billable_value(self, info: Info) -> Money | None:
+        ledger = await self._ledger(info)
+        billed = checked(info, billed_to_date, ledger.invoices, self.currency)
+        wip = await self._wip(info)
+        return Money(amount=billed.amount + wip.amount, currency=self.currency)
+
+    @strawberry.field(description="Payments received (ERP).")
+    async def collected(self, info: Info) -> Money | None:
+        ledger = await self._ledger(info)
+        return Money.from_model(checked(info, collected, ledger.payments, self.currency))
+
+    @strawberry.field(description="What invoices still have open (ERP).")
+    async def outstanding(self, info: Info) -> Money | None:
+        ledger = await self._ledger(info)
+        return Money.from_model(checked(info, outstanding, ledger.invoices, self.currency))
 
 
 @strawberry.federation.type(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -110,7 +111,7 @@ async def test_bad_paging_arguments_are_clear_errors(graph: GraphClient) -> None
     ]
     for variables, needle in cases:
         body = await graph.query(LIST, variables)
-        assert body["data"] is None
+        assert body["data"] == {"engagements": None}
         error = body["errors"][0]
         assert error["extensions"]["code"] == "BAD_USER_INPUT", variables
         assert needle in error["message"]
@@ -163,3 +164,34 @@ async def test_customers_connection_lists_the_erp_master(graph: GraphClient, fir
     want = [c for c in [*firm.customers, *firm.duplicate_customers] if c.legal_entity == "UK"]
     assert uk["totalCount"] == len(want)
     assert {c["legalEntity"]["code"] for c in uk["nodes"]} == {"UK"}
+
+
+async def test_ids_of_no_node_type_and_bad_entity_representations_are_bad_input(
+    graph: GraphClient,
+) -> None:
+    node = "query N($id: ID!) { node(id: $id) { id } }"
+    for raw in (b"Payment:1", b"Nothing:1"):
+        body = await graph.query(node, {"id": base64.b64encode(raw).decode()})
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    entities = "query E($r: [_Any!]!) { _entities(representations: $r) { __typename } }"
+    for representation in ({"__typename": "Nope", "key": "x"}, "text", {"key": "ENG-2026-00001"}):
+        body = await graph.query(entities, {"r": [representation]})
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+
+
+async def test_query_cost_limits_refuse_alias_storms_deep_queries_and_huge_bodies(
+    graph: GraphClient,
+) -> None:
+    storm = (
+        "{ " + " ".join(f"a{i}: engagements(first: 1) {{ totalCount }}" for i in range(16)) + " }"
+    )
+    body = await graph.query(storm)
+    assert "aliases" in body["errors"][0]["message"]
+    huge = await graph.http.post(
+        "/graphql",
+        content=b'{"query": "{ systems { name } }", "variables": {"pad": "'
+        + b"x" * 1_100_000
+        + b'"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413

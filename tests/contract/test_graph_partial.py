@@ -4,6 +4,7 @@ only its own fields; the response is still 200 with every other field."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -109,3 +110,60 @@ async def test_a_rejected_call_is_upstream_rejected_with_the_vendor_message(
 async def graph_with_bad_harvest_token(firm: Firm) -> Any:
     async with graph_client(firm, harvest_token="wrong-token") as graph:
         yield graph
+
+
+FIN = """query F($key: String!) { engagement(key: $key) { key status
+  financials { bookedValue { amount } billedToDate { amount } collected { amount }
+               outstanding { amount } unbilledWip { amount }
+               approvedBillableValue { amount } } } }"""
+
+
+def _engagement_of(firm: Firm, model: str) -> str:
+    planted = {d.engagement_key for d in firm.discrepancies}
+    return next(
+        e.key
+        for e in firm.engagements
+        if e.billing_model == model
+        and e.status == "ACTIVE"
+        and e.key not in planted
+        and len(e.present_in) == 4
+    )
+
+
+async def test_time_tracking_down_nulls_only_the_wip_figures(firm: Firm) -> None:
+    key = _engagement_of(firm, "TIME_AND_MATERIALS")
+    async with graph_client(firm) as graph:
+        healthy = (await graph.data(FIN, {"key": key}))["engagement"]["financials"]
+        await graph.sandboxes.set_faults("harvest", error_rate=1.0)
+        body = await graph.query(FIN, {"key": key})
+    financials = body["data"]["engagement"]["financials"]
+    for figure in ("bookedValue", "billedToDate", "collected", "outstanding"):
+        assert financials[figure] == healthy[figure], figure
+    assert financials["unbilledWip"] is None and financials["approvedBillableValue"] is None
+    assert _errors_by_system(body) == {"harvest": {"UPSTREAM_UNAVAILABLE"}}
+
+
+async def test_psa_down_never_turns_wip_into_a_silent_zero(firm: Firm) -> None:
+    tm, milestone = _engagement_of(firm, "TIME_AND_MATERIALS"), _engagement_of(firm, "MILESTONE")
+    async with graph_client(firm) as graph:
+        before = {k: (await graph.data(FIN, {"key": k}))["engagement"] for k in (tm, milestone)}
+    async with graph_client(firm) as graph:  # fresh: nothing cached from the healthy run
+        await graph.sandboxes.set_faults("kantata", error_rate=1.0)
+        tm_body = await graph.query(FIN, {"key": tm})
+        ms_body = await graph.query(FIN, {"key": milestone})
+    tm_now = tm_body["data"]["engagement"]
+    assert tm_now["status"] is None  # the PSA tells a won deal's status
+    assert tm_now["financials"]["unbilledWip"] == before[tm]["financials"]["unbilledWip"]
+    assert Decimal(before[tm]["financials"]["unbilledWip"]["amount"]) > 0
+    ms_now = ms_body["data"]["engagement"]["financials"]
+    assert ms_now["unbilledWip"] is None  # milestones live in the PSA: unknown, not zero
+    assert ms_now["billedToDate"] == before[milestone]["financials"]["billedToDate"]
+    assert _errors_by_system(ms_body) == {"kantata": {"UPSTREAM_UNAVAILABLE"}}
+
+
+async def test_a_store_outage_costs_only_the_cache(firm: Firm) -> None:
+    query = """{ engagements(first: 3) { nodes { key legalEntity { code currency }
+      rateCard { version } financials { billedToDate { amount } } } } }"""
+    async with graph_client(firm, redis_url="redis://127.0.0.1:1/0") as graph:
+        data = await graph.data(query)
+    assert all(n["legalEntity"]["currency"] for n in data["engagements"]["nodes"])

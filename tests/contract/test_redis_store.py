@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from adapters.redis_store import connect_redis, redis_ping
+from adapters.redis_store import RedisCache, connect_redis, redis_ping
 from tests.redis_support import REAL_REDIS_URL, real_redis_or_skip
 
 
@@ -58,3 +58,12 @@ async def test_unreachable_redis_is_reported_not_raised() -> None:
 
 def test_real_redis_url_defaults_to_the_local_server() -> None:
     assert REAL_REDIS_URL.startswith("redis://")
+
+
+async def test_the_cache_reads_as_a_miss_when_the_store_is_down() -> None:
+    client = connect_redis("redis://127.0.0.1:1/0")
+    cache = RedisCache(client, "eg-test:", timeout_s=0.5)
+    assert await cache.get("anything") is None
+    await cache.set("anything", "value", 60)  # dropped, not raised
+    assert await cache.delete("anything") == 0
+    await client.aclose()
