@@ -7,6 +7,12 @@ timeout on every call, bounded retries with full-jitter backoff that honour
 credentials from a `CredentialProvider` (refreshed once on a 401), and the
 request's correlation ID on every call. Vendor error bodies are turned into
 the domain error tree once, here, by the adapter's `ErrorTranslator`.
+
+A call made on behalf of a gateway request also honours the request's
+deadline (`request_deadline`): an attempt waits at most the time left, no
+attempt starts and no retry is slept for once it has passed, and an attempt
+cut short by the deadline rather than by the policy's own timeout does not
+count against the system's breaker. Without a deadline nothing changes.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ __all__ = [
     "ErrorTranslator",
     "VendorClient",
     "correlation_id",
+    "request_deadline",
 ]
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -40,6 +47,13 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
 """Set by the gateway per request; sent on every vendor call made on its behalf."""
+
+request_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "request_deadline", default=None
+)
+"""The `time.monotonic()` instant by which the current gateway request must answer.
+
+Set by the gateway per request; None outside a request (no deadline)."""
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -110,6 +124,7 @@ class VendorClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         breaker: CircuitBreaker | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.system = system
         self.policy = policy
@@ -118,6 +133,7 @@ class VendorClient:
         self._credentials = credentials
         self._is_throttled = is_throttled or (lambda r: r.status_code in RETRYABLE_STATUS)
         self._sleep = sleep
+        self._clock = clock  # the clock `request_deadline` is read against
         self._rng = rng or random.Random()
         self.http = httpx.AsyncClient(
             base_url=base_url,
@@ -150,30 +166,46 @@ class VendorClient:
         numbers, which the stdlib encoder behind `json` cannot write).
         """
         may_retry = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        deadline = request_deadline.get()
         attempt = 0
         reauthenticated = False
         while True:
             attempt += 1
+            timeout_s = self.policy.timeout_s
+            if deadline is not None:
+                left = deadline - self._clock()
+                if left <= 0:  # before the breaker: a call not made tells it nothing
+                    raise UpstreamUnavailable(
+                        "request deadline reached before the call", system=self.system
+                    )
+                timeout_s = min(timeout_s, left)
+            cut_short = timeout_s < self.policy.timeout_s  # by the deadline, not the policy
             is_trial = self.breaker.state is BreakerState.HALF_OPEN
             if not self.breaker.allow():
                 raise CircuitOpen("circuit breaker is open; call not attempted", system=self.system)
             failure: AdapterError
             wait: float | None = None
             try:
-                async with asyncio.timeout(self.policy.timeout_s):
-                    response = await self._send(method, url, params, json, headers, content)
+                async with asyncio.timeout(timeout_s):
+                    response = await self._send(
+                        method, url, params, json, headers, content, timeout_s=timeout_s
+                    )
             except asyncio.CancelledError:
                 if is_trial:  # our caller gave up on the half-open trial: it told us nothing
                     self.breaker.abandon()
                 raise
-            except TimeoutError:
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                kind = "" if isinstance(exc, TimeoutError) else f" ({type(exc).__name__})"
+                if cut_short:
+                    # The request ran out of time, not the system out of its timeout.
+                    if is_trial:
+                        self.breaker.abandon()
+                    raise UpstreamUnavailable(
+                        f"timed out after {timeout_s:.3g}s{kind}: request deadline reached",
+                        system=self.system,
+                    ) from None
                 failure = UpstreamUnavailable(
-                    f"timed out after {self.policy.timeout_s}s", system=self.system
-                )
-            except httpx.TimeoutException as exc:
-                failure = UpstreamUnavailable(
-                    f"timed out after {self.policy.timeout_s}s ({type(exc).__name__})",
-                    system=self.system,
+                    f"timed out after {self.policy.timeout_s}s{kind}", system=self.system
                 )
             except httpx.TransportError as exc:
                 failure = UpstreamUnavailable(
@@ -209,7 +241,10 @@ class VendorClient:
                 raise failure
             if wait is not None and wait > self.policy.retry_after_max_s:
                 raise failure
-            await self._sleep(wait if wait is not None else self.policy.backoff(attempt, self._rng))
+            delay = wait if wait is not None else self.policy.backoff(attempt, self._rng)
+            if deadline is not None and self._clock() + delay >= deadline:
+                raise failure  # the retry could not start before the deadline
+            await self._sleep(delay)
 
     async def _send(
         self,
@@ -219,6 +254,8 @@ class VendorClient:
         json: Any,
         headers: Mapping[str, str] | None,
         content: bytes | None = None,
+        *,
+        timeout_s: float | None = None,
     ) -> httpx.Response:
         merged: dict[str, str] = {}
         if self._credentials is not None:
@@ -229,7 +266,14 @@ class VendorClient:
         merged.update(headers or {})
         started = time.perf_counter()
         response = await self.http.request(
-            method, url, params=params, json=json, content=content, headers=merged
+            method,
+            url,
+            params=params,
+            json=json,
+            content=content,
+            headers=merged,
+            # Transports see the attempt's own timeout (the client's default without one).
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else httpx.Timeout(timeout_s),
         )
         self.last_latency_ms = (time.perf_counter() - started) * 1000
         return response

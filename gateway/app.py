@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from adapters.redis_store import RedisCache, connect_redis, redis_ping
 from gateway.config import Settings
 from gateway.correlation import CorrelationIdMiddleware
+from gateway.deadline import RequestDeadlineMiddleware
 from gateway.graphiql import STATIC_PREFIX, GraphiQLPage
 from gateway.graphiql_examples import EXAMPLES
 from gateway.graphql_http import GraphQLView
@@ -86,7 +87,10 @@ def create_app(
             Route("/graphiql", graphiql.endpoint, methods=["GET"]),
             Mount(STATIC_PREFIX, graphiql.assets()),
         ],
-        middleware=[Middleware(CorrelationIdMiddleware)],
+        middleware=[
+            Middleware(CorrelationIdMiddleware),
+            Middleware(RequestDeadlineMiddleware, budget_s=settings.request_budget_s),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

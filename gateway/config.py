@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Calls per 15 s the Harvest adapter allows itself (Harvest: 100 / 15 s per token).
     # Per replica: N replicas sharing one token should set 100 // N. "none" disables it.
     harvest_rate_limit: int | None = Field(default=100, ge=1)
+    # Seconds the Harvest adapter serves WIP from the last Uninvoiced report (Harvest allows
+    # 100 report calls / 15 min); approvals through the gateway drop it sooner. 0: no reuse.
+    harvest_report_ttl_s: float = Field(default=60.0, ge=0)
 
     netsuite_url: str = _sandbox_url(3)
     netsuite_account_id: str = "1234567_SB1"
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     retry_after_max_s: float = Field(default=10.0, ge=0)
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_timeout_s: float = Field(default=15.0, gt=0)
+    # Time budget of one HTTP request: vendor calls made for it wait at most the
+    # time left, and no retry is started or slept for past it.
+    request_budget_s: float = Field(default=8.0, gt=0)
 
     # /readyz probes each system with this timeout.
     readiness_timeout_s: float = Field(default=2.0, gt=0)

@@ -43,6 +43,7 @@ def build_systems(
             user_agent=settings.harvest_user_agent,
             policy=policy,
             rate_limit=settings.harvest_rate_limit,
+            report_ttl_s=settings.harvest_report_ttl_s,
             transport=t.get("harvest"),
         ),
         erp=NetSuiteAdapter(

@@ -14,6 +14,16 @@ replica: with N replicas sharing a token, set ``rate_limit`` to 100 // N.
 A 429 that still comes (another client on the token) is retried after its
 ``Retry-After``, within the resilience policy.
 
+Reports have their own, much stricter limit: 100 / 15 min. Report calls
+(``/v2/reports/...``, pages and retries included) also take a slot of a
+window of their own (``report_rate_limit`` per ``report_rate_window_s``,
+100 / 900 s by default, None to turn it off; per replica, like the other).
+A report call waits for its slot only as long as the policy's timeout: a
+report minutes later is no use to an interactive caller. Beyond that it is
+not sent, and the read serves the last report kept, stale, or, when there
+is none, fails with `UpstreamUnavailable` ("Harvest report quota used up;
+next slot in N s").
+
 Batch strategy. Harvest has no ``ids=`` filter and no batch endpoint, only
 list filters with ``per_page`` up to 2000 and a ``links.next`` cursor that is
 followed verbatim until null.
@@ -38,8 +48,16 @@ and expenses per project server-side (``GET /v2/reports/uninvoiced``), so a
 batch of engagements' WIP costs one report listing over the 365 days to
 today (the longest window the report allows), plus the projects listing when
 the directory lacks a key, instead of paging every time entry and expense.
-Reports have their own, much stricter limit (100 / 15 min), so the report is
-not asked for when no key is a Harvest project.
+The report is not asked for when no key is a Harvest project. Because every
+request showing financials wants WIP, and the report limit would be used up
+after some 90 of them, the adapter keeps the last full report (all
+projects' rows) for ``report_ttl_s`` (default 60 s; ``<= 0`` keeps nothing)
+on its ``clock`` and answers every batch from it, filtered to its keys:
+WIP may be up to ``report_ttl_s`` old. Reads at the same moment share one
+report read in flight; a failed read is not remembered. Approving time
+through the adapter drops the report kept (`invalidate_uninvoiced`), as
+must whoever posts invoices through the gateway (see
+`adapters.harvest.report`).
 
 Project directory. Which projects carry an engagement key's ``code`` is
 known only from a ``GET /v2/projects`` listing. The adapter keeps what each
@@ -68,6 +86,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -85,15 +104,20 @@ from adapters.harvest.mapping import (
     time_entry_to_harvest,
     uninvoiced_by_engagement,
 )
+from adapters.harvest.report import DEFAULT_REPORT_TTL_S, ReportWindow, UninvoicedReport
 from adapters.harvest.throttle import (
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_WINDOW_S,
+    DEFAULT_REPORT_RATE_LIMIT,
+    DEFAULT_REPORT_RATE_WINDOW_S,
+    REPORTS_PREFIX,
+    Limit,
     LimitedClient,
     SlidingWindow,
 )
 from adapters.harvest.wire import Json, decode, encode, rows, total_pages
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
-from domain.errors import AdapterError, InvalidInput, NotFound
+from domain.errors import AdapterError, CircuitOpen, InvalidInput, NotFound, UpstreamUnavailable
 from domain.health import BreakerState, SystemHealth
 from domain.ids import EngagementKey, RecordId
 from domain.models import Expense, TimeEntry, UninvoicedWork
@@ -128,17 +152,23 @@ class HarvestAdapter:
         directory_ttl_s: float = DEFAULT_TTL_S,
         rate_limit: int | None = DEFAULT_RATE_LIMIT,
         rate_window_s: float = DEFAULT_RATE_WINDOW_S,
+        report_ttl_s: float = DEFAULT_REPORT_TTL_S,
+        report_rate_limit: int | None = DEFAULT_REPORT_RATE_LIMIT,
+        report_rate_window_s: float = DEFAULT_REPORT_RATE_WINDOW_S,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         root = base_url.rstrip("/").removesuffix("/v2")
-        window = (
-            None
-            if rate_limit is None
-            else SlidingWindow(rate_limit, rate_window_s, clock=clock, sleep=sleep)
-        )
+        window = partial(SlidingWindow, clock=clock, sleep=sleep)
+        limits: list[Limit] = []
+        if report_rate_limit is not None:  # first: a report call waits no longer than this
+            reports = window(report_rate_limit, report_rate_window_s, setting="report_rate")
+            quota = "Harvest report quota"
+            limits.append(Limit(reports, REPORTS_PREFIX, policy.timeout_s, quota))
+        if rate_limit is not None:
+            limits.append(Limit(window(rate_limit, rate_window_s)))
         self._http = LimitedClient(
-            window=window,
+            limits=limits,
             system=SYSTEM,
             base_url=root,
             policy=policy,
@@ -158,6 +188,7 @@ class HarvestAdapter:
         self._lister = Lister(self._http, page_size=page_size, concurrency=concurrency)
         self._today = today
         self._directory = ProjectDirectory(self._list_projects, ttl_s=directory_ttl_s, clock=clock)
+        self._report = UninvoicedReport(self._read_report, ttl_s=report_ttl_s, clock=clock)
 
     @property
     def breaker_state(self) -> BreakerState:
@@ -168,6 +199,7 @@ class HarvestAdapter:
 
     async def aclose(self) -> None:
         await self._directory.aclose()
+        await self._report.aclose()
         await self._http.aclose()
 
     # -- reads ------------------------------------------------------------
@@ -219,16 +251,29 @@ class HarvestAdapter:
         return [expense_from_harvest(obj) for obj in found]
 
     async def get_uninvoiced(self, keys: Sequence[EngagementKey]) -> list[UninvoicedWork]:
-        """WIP of the 365 days to today, from the Uninvoiced report (see the module docstring)."""
+        """WIP of the 365 days to today, from the Uninvoiced report (see the module docstring).
+
+        The report is the one kept if it is under ``report_ttl_s`` old (or, when
+        the report quota has no slot within the policy's timeout, however old).
+        """
         projects = await self._projects_by_code(keys) if keys else []
         if not projects:
             return []
         end = self._today()
         start = end - timedelta(days=REPORT_DAYS - 1)
-        window = {"from": f"{start:%Y%m%d}", "to": f"{end:%Y%m%d}"}
-        rows = await self._lister.all("/v2/reports/uninvoiced", "results", window)
+        rows = await self._report.rows((f"{start:%Y%m%d}", f"{end:%Y%m%d}"))
         found = uninvoiced_by_engagement(rows, {p.id: p for p in projects})
         return [found[key] for key in dict.fromkeys(keys) if key in found]
+
+    def invalidate_uninvoiced(self) -> None:
+        """Drop the Uninvoiced report kept: the next `get_uninvoiced` reads it from Harvest.
+
+        Call it after changing what is uninvoiced through this gateway:
+        `approve_time_entries` calls it itself; whoever posts invoices (or
+        otherwise bills time or expenses) must call it once they are posted.
+        Changes made in Harvest directly are seen within ``report_ttl_s``.
+        """
+        self._report.invalidate()
 
     # -- writes -----------------------------------------------------------
 
@@ -245,6 +290,8 @@ class HarvestAdapter:
         """
         wanted = _harvest_ids(ids)
         outcomes = await self._lister.settled([self._approve(i) for i in wanted])
+        if any(_may_have_applied(o) for o in outcomes):
+            self.invalidate_uninvoiced()  # approved time is uninvoiced work now
         failed = [(i, o) for i, o in zip(wanted, outcomes, strict=True) if not isinstance(o, dict)]
         if failed:
             raise _partial_approval(len(wanted), failed)
@@ -295,6 +342,11 @@ class HarvestAdapter:
         """The projects coded with `keys`, in key order, from the project directory."""
         return await self._directory.projects(keys)
 
+    async def _read_report(self, window: ReportWindow) -> list[Json]:
+        """Every row of the Uninvoiced report for `window`: one listing, which the report keeps."""
+        params = {"from": window[0], "to": window[1]}
+        return await self._lister.all(f"{REPORTS_PREFIX}uninvoiced", "results", params)
+
     async def _list_projects(self) -> list[ProjectRef]:
         """Every project of the account: one listing, which the directory shares."""
         listing = await self._lister.all("/v2/projects", "projects", {})
@@ -331,6 +383,13 @@ def _harvest_ids(ids: Iterable[RecordId]) -> list[int]:
             raise InvalidInput(f"not a Harvest id: {raw!r}")
         result[int(text)] = None
     return list(result)
+
+
+def _may_have_applied(outcome: Json | BaseException) -> bool:
+    """An approval that succeeded, or failed in a way that may hide a success (a timeout)."""
+    if isinstance(outcome, dict):
+        return True
+    return isinstance(outcome, UpstreamUnavailable) and not isinstance(outcome, CircuitOpen)
 
 
 def _partial_approval(asked: int, failed: Sequence[tuple[int, BaseException]]) -> BaseException:

@@ -19,7 +19,7 @@ async def _warm(graph: GraphClient) -> None:
 
 
 async def test_finance_dashboard_costs_one_call_per_system_and_kind(firm: Firm) -> None:
-    async with graph_client(firm) as graph:
+    async with graph_client(firm, harvest_report_ttl_s=0) as graph:
         await _warm(graph)
         data = await graph.data(FINANCE_DASHBOARD, DASHBOARD_VARS)
         calls = await graph.calls()
@@ -31,7 +31,7 @@ async def test_finance_dashboard_costs_one_call_per_system_and_kind(firm: Firm) 
 
 
 async def test_calls_do_not_grow_with_the_number_of_rows(firm: Firm) -> None:
-    async with graph_client(firm) as graph:
+    async with graph_client(firm, harvest_report_ttl_s=0) as graph:
         await _warm(graph)
         counts = []
         for first in (10, 40, 100):
@@ -44,7 +44,7 @@ async def test_calls_do_not_grow_with_the_number_of_rows(firm: Firm) -> None:
 
 
 async def test_loaders_are_fresh_for_every_request(firm: Firm) -> None:
-    async with graph_client(firm) as graph:
+    async with graph_client(firm, harvest_report_ttl_s=0) as graph:
         await _warm(graph)
         await graph.data(FINANCE_DASHBOARD, DASHBOARD_VARS)
         first = await graph.calls()
@@ -52,6 +52,20 @@ async def test_loaders_are_fresh_for_every_request(firm: Firm) -> None:
         await graph.data(FINANCE_DASHBOARD, DASHBOARD_VARS)
         second = await graph.calls()
     assert second == first  # nothing served from the previous request's loaders
+
+
+async def test_the_uninvoiced_report_is_reused_across_requests_within_its_ttl(
+    firm: Firm,
+) -> None:
+    async with graph_client(firm) as graph:  # EG_HARVEST_REPORT_TTL_S defaults to 60 s
+        await _warm(graph)
+        await graph.data(FINANCE_DASHBOARD, DASHBOARD_VARS)
+        first = await graph.by_endpoint("harvest")
+        await graph.reset_calls()
+        await graph.data(FINANCE_DASHBOARD, DASHBOARD_VARS)
+        second = await graph.by_endpoint("harvest")
+    assert first == {"GET /v2/reports/uninvoiced": 1, "GET /v2/time_entries": 1}
+    assert second == {"GET /v2/time_entries": 1}
 
 
 async def test_invoice_lines_cost_one_more_erp_call_for_all_invoices(firm: Firm) -> None:

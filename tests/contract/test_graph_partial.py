@@ -132,7 +132,7 @@ def _engagement_of(firm: Firm, model: str) -> str:
 
 async def test_time_tracking_down_nulls_only_the_wip_figures(firm: Firm) -> None:
     key = _engagement_of(firm, "TIME_AND_MATERIALS")
-    async with graph_client(firm) as graph:
+    async with graph_client(firm, harvest_report_ttl_s=0) as graph:  # no report kept
         healthy = (await graph.data(FIN, {"key": key}))["engagement"]["financials"]
         await graph.sandboxes.set_faults("harvest", error_rate=1.0)
         body = await graph.query(FIN, {"key": key})

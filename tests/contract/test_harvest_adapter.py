@@ -6,7 +6,7 @@ import asyncio
 import math
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -30,6 +30,7 @@ from domain.models import ApprovalStatus, UninvoicedWork
 from domain.money import Money
 from domain.ports import TimeTracking
 from gateway.config import Settings
+from gateway.wiring import build_systems
 from sandboxes.firm import Firm, TimeEntry
 from sandboxes.harvest import HARVEST_ACCOUNT_ID, HARVEST_TOKEN, create_app
 from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
@@ -264,6 +265,7 @@ async def test_expenses_by_engagement_map_amounts_in_the_client_currency(
 # -- uninvoiced work (the Reports API) ----------------------------------------------
 
 REPORT = "GET /v2/reports/uninvoiced"
+PROJECTS = "GET /v2/projects"
 
 
 async def expected_uninvoiced(
@@ -397,7 +399,9 @@ async def test_a_throttled_report_waits_out_its_retry_after(
     app = create_app(firm, rate_limit=2, report_rate_limit=1, report_rate_window_s=20, clock=clock)
     limited = SandboxControl(app, BASE)
     sleep = RecordedSleeps(clock=clock)
-    adapter = make_adapter(transport=limited.transport, sleep=sleep, today=lambda: firm.as_of)
+    adapter = make_adapter(
+        transport=limited.transport, sleep=sleep, today=lambda: firm.as_of, report_ttl_s=0
+    )
     keys = busiest(firm, 2)
     first = await adapter.get_uninvoiced(keys)
     clock.now += 15  # the 15 s request window frees; the report's 20 s one does not
@@ -415,7 +419,9 @@ async def test_a_report_retry_after_beyond_the_policy_surfaces_unavailable(
     clock = FakeClock()
     limited = SandboxControl(create_app(firm, report_rate_limit=1, clock=clock), BASE)
     sleep = RecordedSleeps(clock=clock)
-    adapter = make_adapter(transport=limited.transport, sleep=sleep, today=lambda: firm.as_of)
+    adapter = make_adapter(
+        transport=limited.transport, sleep=sleep, today=lambda: firm.as_of, report_ttl_s=0
+    )
     keys = busiest(firm, 1)
     assert await adapter.get_uninvoiced(keys)
     with pytest.raises(UpstreamUnavailable) as caught:
@@ -426,9 +432,247 @@ async def test_a_report_retry_after_beyond_the_policy_surfaces_unavailable(
     await limited.aclose()
 
 
+# -- the uninvoiced report kept, and the report budget ------------------------------
+
+REPORT_PATH = "/v2/reports/uninvoiced"
+
+
+async def cold_uninvoiced(
+    make_adapter: AdapterFactory, firm: Firm, keys: list[EngagementKey]
+) -> list[UninvoicedWork]:
+    """What an adapter that keeps nothing answers (its calls are not counted)."""
+    return await make_adapter(today=lambda: firm.as_of, report_ttl_s=0).get_uninvoiced(keys)
+
+
+async def test_uninvoiced_reads_within_the_report_ttl_cost_one_report_call(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys, some = harvest_keys(firm), busiest(firm, 3)
+    everything = await cold_uninvoiced(make_adapter, firm, keys)
+    a_few = await cold_uninvoiced(make_adapter, firm, some)
+    assert len(a_few) == 3 and len(everything) > 3
+    await sandbox.reset_calls()
+    clock = FakeClock()
+    adapter = make_adapter(today=lambda: firm.as_of, clock=clock, report_ttl_s=60)
+    assert await adapter.get_uninvoiced(keys) == everything
+    clock.now += 59
+    assert await adapter.get_uninvoiced(some) == a_few  # other keys, the same report
+    assert await sandbox.by_endpoint() == {PROJECTS: 1, REPORT: 1}
+    clock.now += 1  # the report is 60 s old: read again
+    assert await adapter.get_uninvoiced(some) == a_few
+    assert await adapter.get_uninvoiced(keys) == everything
+    assert await sandbox.by_endpoint() == {PROJECTS: 1, REPORT: 2}
+
+
+async def test_concurrent_uninvoiced_reads_share_one_report_read(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys, some = harvest_keys(firm), busiest(firm, 3)
+    expected = [await cold_uninvoiced(make_adapter, firm, k) for k in (keys, some, some[:1])]
+    await sandbox.reset_calls()
+    adapter = make_adapter(today=lambda: firm.as_of, report_ttl_s=0)  # nothing kept: shared only
+    found = await asyncio.gather(*(adapter.get_uninvoiced(k) for k in (keys, some, some[:1])))
+    assert found == expected
+    assert await sandbox.by_endpoint() == {PROJECTS: 1, REPORT: 1}
+
+
+async def test_a_cancelled_reader_leaves_the_shared_report_read_to_the_others(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = busiest(firm, 2)
+    expected = await cold_uninvoiced(make_adapter, firm, keys)
+    await sandbox.reset_calls()
+    hold = Hold(sandbox, REPORT_PATH)
+    adapter = make_adapter(transport=hold, today=lambda: firm.as_of)
+    leaving = asyncio.create_task(adapter.get_uninvoiced(keys))
+    staying = asyncio.create_task(adapter.get_uninvoiced(keys))
+    await asyncio.wait_for(hold.entered.wait(), timeout=5)
+    leaving.cancel()
+    hold.release.set()
+    assert await asyncio.wait_for(staying, timeout=5) == expected
+    assert leaving.cancelled()
+    assert await adapter.get_uninvoiced(keys) == expected  # the read was kept
+    assert await sandbox.calls(REPORT) == 1
+
+
+class RefuseReports(httpx.AsyncBaseTransport):
+    """Answers every report request with a 503 while `refusing`; counts those it refused."""
+
+    def __init__(self, sandbox: SandboxControl) -> None:
+        self.sandbox = sandbox
+        self.refusing = True
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.refusing and request.url.path == REPORT_PATH:
+            self.refused += 1
+            return httpx.Response(503, json={"message": "try later"}, request=request)
+        return await self.sandbox.transport.handle_async_request(request)
+
+
+async def test_a_failed_report_read_fails_every_reader_sharing_it_and_is_not_remembered(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys, some = harvest_keys(firm), busiest(firm, 2)
+    expected = await cold_uninvoiced(make_adapter, firm, keys)
+    await sandbox.reset_calls()
+    refuse = RefuseReports(sandbox)
+    adapter = make_adapter(transport=refuse, today=lambda: firm.as_of)
+    outcomes = await asyncio.gather(
+        adapter.get_uninvoiced(keys), adapter.get_uninvoiced(some), return_exceptions=True
+    )
+    assert all(isinstance(o, UpstreamUnavailable) and o.status == 503 for o in outcomes), outcomes
+    assert refuse.refused == FAST.max_attempts  # one shared read, retried
+    refuse.refusing = False
+    assert await adapter.get_uninvoiced(keys) == expected
+    assert await sandbox.by_endpoint() == {PROJECTS: 1, REPORT: 1}
+
+
+async def test_invalidating_the_uninvoiced_report_makes_the_next_read_ask_harvest(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = busiest(firm, 2)
+    expected = await cold_uninvoiced(make_adapter, firm, keys)
+    await sandbox.reset_calls()
+    adapter = make_adapter(today=lambda: firm.as_of)
+    assert await adapter.get_uninvoiced(keys) == expected
+    adapter.invalidate_uninvoiced()
+    assert await adapter.get_uninvoiced(keys) == expected
+    assert await adapter.get_uninvoiced(keys) == expected  # the new read is kept
+    assert await sandbox.calls(REPORT) == 2
+
+
+async def test_a_read_in_flight_when_invalidated_is_not_served_to_later_readers(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = busiest(firm, 2)
+    expected = await cold_uninvoiced(make_adapter, firm, keys)
+    await sandbox.reset_calls()
+    hold = Hold(sandbox, REPORT_PATH)
+    adapter = make_adapter(transport=hold, today=lambda: firm.as_of)
+    earlier = asyncio.create_task(adapter.get_uninvoiced(keys))
+    await asyncio.wait_for(hold.entered.wait(), timeout=5)
+    adapter.invalidate_uninvoiced()  # e.g. an approval ended while the report was read
+    later = asyncio.create_task(adapter.get_uninvoiced(keys))
+    hold.release.set()
+    found = await asyncio.wait_for(asyncio.gather(earlier, later), timeout=5)
+    assert list(found) == [expected, expected]
+    assert await sandbox.calls(REPORT) == 2  # the later reader did not join the earlier read
+    assert await adapter.get_uninvoiced(keys) == expected  # the later read is kept
+    assert await sandbox.calls(REPORT) == 2
+
+
+async def test_an_approval_invalidates_the_uninvoiced_report_and_a_refusal_does_not(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    since = firm.as_of - timedelta(days=364)  # the report's window
+    target = next(
+        t
+        for t in firm.time_entries
+        if not t.approved and t.billable and t.invoice is None and t.spent_date >= since
+        and t.engagement_key in harvest_keys(firm)
+    )  # fmt: skip
+    key = EngagementKey(target.engagement_key)
+    adapter = make_adapter(today=lambda: firm.as_of)
+    entries = await adapter.get_time_entries_by_engagement([key])
+    entry = next(e.id for e in entries if e.external_ref == target.key)
+    before = {w.engagement_key: w.hours for w in await adapter.get_uninvoiced([key])}
+    await sandbox.reset_calls()
+    await adapter.approve_time_entries([entry])
+    [after] = await adapter.get_uninvoiced([key])
+    assert after.hours == before.get(key, Decimal(0)) + target.hours
+    assert await sandbox.calls(REPORT) == 1
+    with pytest.raises(NotFound):  # refused: nothing was approved
+        await adapter.approve_time_entries([RecordId("42")])
+    assert await adapter.get_uninvoiced([key]) == [after]
+    assert await sandbox.calls(REPORT) == 1
+
+
+async def test_with_the_report_budget_used_up_the_stale_report_is_served_without_a_call(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = busiest(firm, 3)
+    expected = await cold_uninvoiced(make_adapter, firm, keys)
+    await sandbox.reset_calls()
+    clock = FakeClock()
+    sleep = RecordedSleeps(clock=clock)
+    adapter = make_adapter(
+        today=lambda: firm.as_of, clock=clock, sleep=sleep, report_ttl_s=60, report_rate_limit=2
+    )
+    start = clock.now
+    for _ in range(3):  # the third: the next slot is 780 s away, far beyond the 5 s timeout
+        assert await adapter.get_uninvoiced(keys) == expected
+        clock.now += 60
+    assert await sandbox.calls(REPORT) == 2 and sleep.delays == []
+    clock.now = start + 900 - 3  # a slot frees within the timeout: it is waited for
+    assert await adapter.get_uninvoiced(keys) == expected
+    assert sleep.delays == [pytest.approx(3.0)]
+    assert await sandbox.calls(REPORT) == 3
+
+
+async def test_with_the_report_budget_used_up_and_no_report_kept_a_read_is_unavailable(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    keys = busiest(firm, 3)
+    clock = FakeClock()
+    sleep = RecordedSleeps(clock=clock)
+    adapter = make_adapter(
+        today=lambda: firm.as_of, clock=clock, sleep=sleep, report_ttl_s=0, report_rate_limit=2
+    )
+    for _ in range(2):
+        assert await adapter.get_uninvoiced(keys)
+    clock.now += 100
+    with pytest.raises(UpstreamUnavailable) as caught:
+        await adapter.get_uninvoiced(keys)
+    assert str(caught.value) == "harvest: Harvest report quota used up; next slot in 800 s"
+    assert caught.value.status is None
+    assert await sandbox.calls(REPORT) == 2 and sleep.delays == []
+    assert await adapter.get_time_entries_by_engagement(keys[:1])  # other calls go on
+
+
+async def test_a_retried_report_call_takes_a_slot_of_the_report_budget_too(
+    make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
+) -> None:
+    async def clear_faults() -> None:
+        await sandbox.faults(error_rate=0)
+
+    keys = busiest(firm, 3)
+    expected = await cold_uninvoiced(make_adapter, firm, keys)
+    await sandbox.reset_calls()
+    clock = FakeClock()
+    adapter = make_adapter(
+        transport=FailFirstReport(sandbox),
+        today=lambda: firm.as_of,
+        clock=clock,
+        sleep=RecordedSleeps(clear_faults, clock=clock),
+        report_rate_limit=2,
+    )
+    assert await adapter.get_uninvoiced(keys) == expected  # a 5xx, then the retry: two slots
+    adapter.invalidate_uninvoiced()
+    assert await adapter.get_uninvoiced(keys) == expected  # no slot left: the report kept
+    assert await sandbox.calls(REPORT) == 2
+
+
+async def test_the_report_ttl_is_read_from_settings_and_wired_into_the_adapter(
+    sandbox: SandboxControl, firm: Firm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EG_HARVEST_REPORT_TTL_S", raising=False)
+    assert Settings().harvest_report_ttl_s == 60
+    monkeypatch.setenv("EG_HARVEST_REPORT_TTL_S", "0")
+    settings = Settings()
+    assert settings.harvest_report_ttl_s == 0
+    systems = build_systems(settings, {"harvest": sandbox.transport})
+    try:
+        keys = busiest(firm, 1)
+        for _ in range(2):
+            assert await systems.time.get_uninvoiced(keys)
+    finally:
+        await systems.aclose()
+    assert await sandbox.calls(REPORT) == 2  # 0: every read asks Harvest
+
+
 # -- the project directory ----------------------------------------------------------
 
-PROJECTS = "GET /v2/projects"
 OCTOBER = date(2026, 10, 1)
 
 
@@ -440,7 +684,7 @@ async def test_time_entries_and_uninvoiced_work_read_together_share_one_projects
     expected_work = await cold.get_uninvoiced(keys)
     expected_entries = await cold.get_time_entries_by_engagement(keys, date_from=OCTOBER)
     assert expected_work and expected_entries
-    adapter = make_adapter(today=lambda: firm.as_of)
+    adapter = make_adapter(today=lambda: firm.as_of, report_ttl_s=0)  # a report read each time
     for listings in (1, 0):  # a cold directory, then a warm one
         await sandbox.reset_calls()
         work, entries = await asyncio.gather(
@@ -516,16 +760,17 @@ async def test_a_failed_listing_fails_every_reader_sharing_it_and_is_not_remembe
     assert await sandbox.calls(PROJECTS) == 1
 
 
-class HoldProjects(httpx.AsyncBaseTransport):
-    """Holds every /v2/projects request until `release` is set; `entered` tells one came."""
+class Hold(httpx.AsyncBaseTransport):
+    """Holds every request to `path` until `release` is set; `entered` tells one came."""
 
-    def __init__(self, sandbox: SandboxControl) -> None:
+    def __init__(self, sandbox: SandboxControl, path: str) -> None:
         self.sandbox = sandbox
+        self.path = path
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v2/projects":
+        if request.url.path == self.path:
             self.entered.set()
             await self.release.wait()
         return await self.sandbox.transport.handle_async_request(request)
@@ -534,7 +779,7 @@ class HoldProjects(httpx.AsyncBaseTransport):
 async def test_a_cancelled_reader_leaves_the_shared_listing_to_the_others(
     make_adapter: AdapterFactory, sandbox: SandboxControl, firm: Firm
 ) -> None:
-    hold = HoldProjects(sandbox)
+    hold = Hold(sandbox, "/v2/projects")
     adapter = make_adapter(transport=hold)
     keys = busiest(firm, 2)
     leaving = asyncio.create_task(adapter.get_time_entries_by_engagement(keys))
@@ -921,12 +1166,13 @@ async def test_a_retry_takes_a_slot_of_the_window_too(
     assert await sandbox.calls("GET /v2/company") == 3
 
 
-def test_a_rate_limit_below_one_is_refused() -> None:
-    with pytest.raises(ValueError, match="rate_limit"):
+@pytest.mark.parametrize("setting", ["rate_limit", "report_rate_limit"])
+def test_a_rate_limit_below_one_is_refused(setting: str) -> None:
+    zero: dict[str, Any] = {setting: 0}
+    with pytest.raises(ValueError, match=f"^{setting} must be at least 1"):
         HarvestAdapter(
-            base_url=BASE, token=HARVEST_TOKEN, account_id=HARVEST_ACCOUNT_ID, policy=FAST,
-            rate_limit=0,
-        )  # fmt: skip
+            base_url=BASE, token=HARVEST_TOKEN, account_id=HARVEST_ACCOUNT_ID, policy=FAST, **zero
+        )
 
 
 # -- concurrent pages vs. writes between them ---------------------------------------

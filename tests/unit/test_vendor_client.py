@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.http import VendorClient, correlation_id
+from adapters.http import VendorClient, correlation_id, request_deadline
 from adapters.resilience import ResiliencePolicy
 from domain.errors import (
     AdapterError,
@@ -21,6 +22,7 @@ from domain.errors import (
     UpstreamRejected,
     UpstreamUnavailable,
 )
+from domain.health import BreakerState
 from tests.support import FakeClock, RecordedSleeps
 
 
@@ -178,3 +180,127 @@ async def test_a_cancelled_half_open_trial_does_not_wedge_the_breaker() -> None:
         await trial
     response = await vc.request("GET", "/x")  # the next call is allowed as a new trial
     assert response.status_code == 200
+
+
+class HangingPeer(httpx.AsyncBaseTransport):
+    """A peer that never answers: each request waits out the timeout httpx gives it.
+
+    The wait passes on a fake clock (no real waiting): the clock moves on by the
+    request's read timeout, then the read times out, as httpcore would report it.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.timeouts: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = float(request.extensions["timeout"]["read"])
+        self.timeouts.append(timeout)
+        self.clock.now += timeout
+        raise httpx.ReadTimeout("no answer", request=request)
+
+
+def deadline_client(
+    transport: httpx.AsyncBaseTransport, clock: FakeClock, sleeps: RecordedSleeps, **policy: float
+) -> VendorClient:
+    vc = VendorClient(
+        system="peer",
+        base_url="http://peer",
+        policy=ResiliencePolicy(**{"backoff_base_s": 0.01, **policy}),  # type: ignore[arg-type]
+        translate=translate,
+        transport=transport,
+        sleep=sleeps,
+        clock=clock,
+    )
+    vc.breaker.clock = clock
+    return vc
+
+
+@contextmanager
+def deadline_in(clock: FakeClock, seconds: float) -> Iterator[None]:
+    """Run the block as the gateway runs a request whose deadline is `seconds` away."""
+    token = request_deadline.set(clock() + seconds)
+    try:
+        yield
+    finally:
+        request_deadline.reset(token)
+
+
+async def test_a_hanging_peer_costs_the_request_budget_not_every_attempt() -> None:
+    clock = FakeClock()
+    peer, sleeps = HangingPeer(clock), RecordedSleeps(clock=clock)
+    vc = deadline_client(peer, clock, sleeps, timeout_s=5, max_attempts=3)
+    started = clock()
+    with deadline_in(clock, 0.3), pytest.raises(UpstreamUnavailable, match="deadline"):
+        await vc.request("GET", "/x")
+    assert peer.timeouts == [pytest.approx(0.3)]
+    assert clock() - started == pytest.approx(0.3)
+    assert sleeps.delays == []
+
+
+async def test_an_attempt_cut_short_by_the_deadline_is_not_a_breaker_failure() -> None:
+    clock = FakeClock()
+    peer, sleeps = HangingPeer(clock), RecordedSleeps(clock=clock)
+    vc = deadline_client(peer, clock, sleeps, timeout_s=0.1, breaker_failure_threshold=3)
+    with deadline_in(clock, 0.25), pytest.raises(UpstreamUnavailable, match="deadline"):
+        await vc.request("GET", "/x")
+    # Two whole timeouts, then what was left: it is 0.25 s in all, backoff included.
+    assert peer.timeouts[:2] == [0.1, 0.1]
+    assert len(peer.timeouts) == 3 and peer.timeouts[2] < 0.1
+    assert sum(peer.timeouts) + sum(sleeps.delays) == pytest.approx(0.25)
+    assert vc.breaker_state is BreakerState.CLOSED  # 2 failures, not 3
+
+
+async def test_no_retry_is_scheduled_past_the_deadline() -> None:
+    clock = FakeClock()
+    script, sleeps = Script((503, {"Retry-After": "1"})), RecordedSleeps(clock=clock)
+    vc = deadline_client(httpx.ASGITransport(app=script.app()), clock, sleeps)
+    with deadline_in(clock, 0.3), pytest.raises(UpstreamUnavailable) as caught:
+        await vc.request("GET", "/x")
+    assert caught.value.vendor_message == "scripted 503"  # the last failure, as it was
+    assert sleeps.delays == []
+    assert len(script.seen) == 1
+
+
+async def test_a_retry_that_fits_before_the_deadline_still_happens() -> None:
+    clock = FakeClock()
+    script, sleeps = Script((503, {"Retry-After": "1"})), RecordedSleeps(clock=clock)
+    vc = deadline_client(httpx.ASGITransport(app=script.app()), clock, sleeps)
+    with deadline_in(clock, 1.5):
+        response = await vc.request("GET", "/x")
+    assert response.status_code == 200
+    assert sleeps.delays == [1.0]
+    assert len(script.seen) == 2
+
+
+async def test_no_call_starts_after_the_deadline_and_the_breaker_is_untouched() -> None:
+    clock = FakeClock()
+    script, sleeps = Script((500, {})), RecordedSleeps(clock=clock)
+    vc = deadline_client(
+        httpx.ASGITransport(app=script.app()),
+        clock,
+        sleeps,
+        max_attempts=1,
+        breaker_failure_threshold=1,
+    )
+    with pytest.raises(UpstreamUnavailable):
+        await vc.request("GET", "/x")  # opens the breaker
+    clock.now += 60  # half-open: one trial may go
+    with (
+        deadline_in(clock, 0),
+        pytest.raises(UpstreamUnavailable, match="request deadline reached before the call"),
+    ):
+        await vc.request("GET", "/x")
+    assert len(script.seen) == 1
+    response = await vc.request("GET", "/x")  # the trial slot was not taken
+    assert response.status_code == 200
+
+
+async def test_without_a_deadline_every_attempt_gets_the_whole_timeout() -> None:
+    clock = FakeClock()
+    peer, sleeps = HangingPeer(clock), RecordedSleeps(clock=clock)
+    vc = deadline_client(peer, clock, sleeps, timeout_s=5, max_attempts=3)
+    with pytest.raises(UpstreamUnavailable, match=r"timed out after 5\.?0?s \(ReadTimeout\)"):
+        await vc.request("GET", "/x")
+    assert peer.timeouts == [5.0, 5.0, 5.0]
+    assert len(sleeps.delays) == 2
