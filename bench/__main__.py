@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import bench_get_many, bench_seed
+from bench import bench_get_many, bench_graph, bench_seed
 
 
 def main() -> None:
@@ -10,6 +10,8 @@ def main() -> None:
     bench_seed.main()
     print("\n== get_many of 500 per adapter, sandboxes at 30 ms latency ==", flush=True)
     bench_get_many.main()
+    print("\n== engagement graph (issue 4): dashboard, overhead, profiles ==", flush=True)
+    bench_graph.main()
 
 
 if __name__ == "__main__":

@@ -20,15 +20,15 @@ from bench.graph_dashboard import DASHBOARD_VARS, WARM_UP
 from bench.graph_overhead import OVERHEAD_QUERY
 from bench.measure import post_graphql, run_load
 from bench.procs import BIN, ROOT, Proc, gateway_env
+from gateway.graphiql_examples import FINANCE_DASHBOARD
 from tests.e2e.support import free_port
-from tests.graph_support import FINANCE_DASHBOARD
 
 __all__ = ["OUT", "Profile", "run_profiles"]
 
 OUT = ROOT / "bench" / "out"
 DASHBOARD_RUNS = 10
 OVERHEAD_REQUESTS, OVERHEAD_CONCURRENCY = 500, 10
-IDLE_FILES = ("selectors.py",)  # the event loop waiting for sockets
+IDLE = ("epoll.poll  ",)  # the event loop waiting for sockets
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Profile:
     duration_s: float
     idle_s: float
     top: list[tuple[str, float]]  # (function  file:line, own seconds), idle excluded
+    watched: dict[str, float]  # total seconds under selected frames (profiled_gateway.WATCHED)
 
 
 def _profiled(name: str, urls: Mapping[str, str]) -> tuple[Proc, str]:
@@ -51,9 +52,10 @@ def _profiled(name: str, urls: Mapping[str, str]) -> tuple[Proc, str]:
 def _read(name: str) -> Profile:
     summary = json.loads((OUT / f"profile-{name}.top.json").read_text(encoding="utf-8"))
     own: dict[str, float] = summary["own_s"]
-    idle = sum(s for where, s in own.items() if any(f in where for f in IDLE_FILES))
-    busy = [(w, s) for w, s in own.items() if not any(f in w for f in IDLE_FILES)]
-    return Profile(name, OUT / f"profile-{name}.txt", summary["duration_s"], idle, busy[:10])
+    idle = sum(s for where, s in own.items() if where.startswith(IDLE))
+    busy = [(w, s) for w, s in own.items() if not w.startswith(IDLE)]
+    path = OUT / f"profile-{name}.txt"
+    return Profile(name, path, summary["duration_s"], idle, busy[:10], summary["inclusive_s"])
 
 
 async def _dashboard(url: str) -> None:

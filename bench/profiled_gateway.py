@@ -1,8 +1,9 @@
 """The gateway served as by `engagement-gateway serve`, with pyinstrument on demand.
 
 SIGUSR1 starts the profiler (prints "profiling"); SIGUSR2 stops it and writes
-``<out>.txt`` (pyinstrument's text tree) and ``<out>.top.json`` (frames by own
-time), then prints "profile written". Only the gateway's own process is
+``<out>.txt`` (pyinstrument's text tree), ``<out>.top.json`` (frames by own
+time) and ``<out>.pyisession`` (the whole session: ``pyinstrument --load``),
+then prints "profile written". Only the gateway's own process is
 sampled: the load generator and the sandboxes run elsewhere.
 
 ``.venv/bin/python -m bench.profiled_gateway --port N --out bench/out/NAME``
@@ -15,7 +16,7 @@ import argparse
 import asyncio
 import json
 import signal
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 from pyinstrument import Profiler
@@ -25,12 +26,24 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.servers import Served, serve_all
 
-__all__ = ["main", "own_times"]
+__all__ = ["WATCHED", "inclusive_times", "main", "own_times"]
+
+# Subtrees whose total time the benchmark reports: (label, function, file suffix).
+# Resolvers and loader batches awaited in other asyncio tasks are not under
+# `_execute_operation` (their stacks start at the event loop).
+WATCHED = (
+    ("strawberry: parse + validate the document", "_prepare_operation_async", "schema/schema.py"),
+    ("  of which graphql-core validate()", "validate", "graphql/validation/validate.py"),
+    ("strawberry: execute (its own stack)", "_execute_operation", "schema/schema.py"),
+    ("vendor HTTP calls (VendorClient.request)", "request", "adapters/http.py"),
+    ("imports at request time (httpcore: sniffio)", "_find_and_load", "importlib._bootstrap>"),
+    ("Harvest time entries", "get_time_entries_by_engagement", "harvest/client.py"),
+)
 
 
-def own_times(root: Frame) -> Counter[str]:
-    """Seconds spent in each function itself (not in its callees), over the tree."""
-    totals: Counter[str] = Counter()
+def own_times(root: Frame) -> dict[str, float]:
+    """Seconds spent in each function itself (not in its callees), most first."""
+    totals: defaultdict[str, float] = defaultdict(float)
     stack = [root]
     while stack:
         frame = stack.pop()
@@ -41,6 +54,24 @@ def own_times(root: Frame) -> Counter[str]:
         if own > 0:
             where = f"{frame.function}  {frame.file_path_short}:{frame.line_no}"
             totals[where] += own
+    return dict(sorted(totals.items(), key=lambda item: item[1], reverse=True))
+
+
+def inclusive_times(root: Frame) -> dict[str, float]:
+    """Total time under each WATCHED frame (outermost occurrences only)."""
+    totals = dict.fromkeys((label for label, _, _ in WATCHED), 0.0)
+
+    def walk(frame: Frame, inside: frozenset[str]) -> None:
+        for label, function, suffix in WATCHED:
+            if label in inside or frame.function != function:
+                continue
+            if (frame.file_path or "").endswith(suffix) or frame.file_path_short == suffix:
+                totals[label] += frame.time
+                inside = inside | {label}
+        for child in frame.children:
+            walk(child, inside)
+
+    walk(root, frozenset())
     return totals
 
 
@@ -63,9 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         out.with_suffix(".txt").write_text(
             profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8"
         )
+        session.save(str(out.with_suffix(".pyisession")))
         root = session.root_frame()
-        top = own_times(root) if root is not None else Counter()
-        summary = {"duration_s": session.duration, "own_s": dict(top.most_common(60))}
+        top = own_times(root) if root is not None else {}
+        summary = {
+            "duration_s": session.duration,
+            "own_s": dict(list(top.items())[:60]),
+            "inclusive_s": inclusive_times(root) if root is not None else {},
+        }
         out.with_suffix(".top.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         print("profile written", flush=True)
 

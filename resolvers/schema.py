@@ -15,7 +15,12 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryException
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
@@ -52,5 +57,9 @@ schema = GraphSchema(
     extensions=[
         lambda: MaxAliasesLimiter(MAX_ALIASES),
         lambda: QueryDepthLimiter(MAX_DEPTH),
+        # Dashboards send the same documents again and again: parsing and validating
+        # them was 30 % of a small query's time (bench/RESULTS.md). Bounded caches.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ],
 )
