@@ -16,6 +16,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryException
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     ParserCache,
     QueryDepthLimiter,
@@ -51,12 +52,18 @@ class GraphSchema(strawberry.federation.Schema):
                 super().process_errors([error], execution_context)
 
 
+# The limiters' rules are built once: each limiter instance makes rule classes of its
+# own, and fresh classes per request would defeat the validation cache below.
+_LIMIT_RULES = [
+    *MaxAliasesLimiter(MAX_ALIASES).validation_rules,
+    *QueryDepthLimiter(MAX_DEPTH).validation_rules,
+]
+
 schema = GraphSchema(
     query=Query,
     federation_version="2.11",
     extensions=[
-        lambda: MaxAliasesLimiter(MAX_ALIASES),
-        lambda: QueryDepthLimiter(MAX_DEPTH),
+        lambda: AddValidationRules(_LIMIT_RULES),
         # Dashboards send the same documents again and again: parsing and validating
         # them was 30 % of a small query's time (bench/RESULTS.md). Bounded caches.
         lambda: ParserCache(maxsize=256),

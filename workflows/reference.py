@@ -20,7 +20,7 @@ from domain.cache import KeyValueCache
 from domain.models import LegalEntity, Person, RateCard
 from workflows.systems import Systems
 
-__all__ = ["ReferenceData", "ReferenceKind", "RequestReference"]
+__all__ = ["INVALIDATED_BY", "ReferenceData", "ReferenceKind", "RequestReference"]
 
 
 class ReferenceKind(StrEnum):
@@ -28,6 +28,15 @@ class ReferenceKind(StrEnum):
     RATE_CARDS = "rate-cards"
     PEOPLE = "people"
 
+
+# Which change events make which cached list stale. The event stream's consumer
+# calls `ReferenceData.on_event(type)` for every event it sees.
+INVALIDATED_BY: dict[str, tuple[ReferenceKind, ...]] = {
+    "legal_entity.changed": (ReferenceKind.LEGAL_ENTITIES,),
+    "rate_card.changed": (ReferenceKind.RATE_CARDS,),
+    "person.changed": (ReferenceKind.PEOPLE,),
+    "resource.assigned": (ReferenceKind.PEOPLE,),
+}
 
 _ADAPTERS: dict[ReferenceKind, TypeAdapter[Any]] = {
     ReferenceKind.LEGAL_ENTITIES: TypeAdapter(list[LegalEntity]),
@@ -72,7 +81,15 @@ class ReferenceData:
             return values
 
     async def invalidate(self, *kinds: ReferenceKind) -> None:
+        """Drop cached lists (all when none named); every replica reads afresh next."""
         await self._cache.delete(*(f"ref:{k.value}" for k in kinds or tuple(ReferenceKind)))
+
+    async def on_event(self, event_type: str) -> tuple[ReferenceKind, ...]:
+        """Invalidate what a change event makes stale; returns the kinds dropped."""
+        kinds = INVALIDATED_BY.get(event_type, ())
+        if kinds:
+            await self.invalidate(*kinds)
+        return kinds
 
 
 class RequestReference:

@@ -187,6 +187,10 @@ async def test_query_cost_limits_refuse_alias_storms_deep_queries_and_huge_bodie
     )
     body = await graph.query(storm)
     assert "aliases" in body["errors"][0]["message"]
+    hop = "opportunity { engagement { "
+    deep = "{ engagements { nodes { " + hop * 5 + "key" + " }" * 13  # depth 13 > 10
+    body = await graph.query(deep)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"], body
     huge = await graph.http.post(
         "/graphql",
         content=b'{"query": "{ systems { name } }", "variables": {"pad": "'
