@@ -1,7 +1,8 @@
-"""The node types of the engagement graph: Engagement, Customer, Opportunity,
-Project, Invoice. Each is a Relay node (global ``id``) and resolves its
-neighbours through the request's loaders, so a level of a query costs one
-call per system and kind of record, whatever the number of rows.
+"""The node types of the engagement graph: Engagement, Opportunity, Project and
+Invoice (Customer is in customer.py, the financial figures in financials.py).
+Each is a Relay node (global ``id``) and resolves its neighbours through the
+request's loaders, so a level of a query costs one call per system and kind of
+record, whatever the number of rows.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from strawberry import relay
@@ -19,12 +19,12 @@ from domain import models
 from domain.engagement import Engagement as DomainEngagement
 from domain.engagement import EngagementStatus
 from domain.errors import DomainError
-from domain.ids import CustomerKey, EngagementKey, RecordId, is_engagement_key
-from domain.models import BillingModel, CustomerStatus, InvoiceStatus, ProjectStatus
+from domain.ids import EngagementKey, RecordId, is_engagement_key
+from domain.models import BillingModel, InvoiceStatus, ProjectStatus
 from resolvers.context import Info
 from resolvers.errors import bad_input, checked, guarded
 from resolvers.ids import node_id_from_global
-from resolvers.loaders import EngagementLedger, ManyBy, TimeWindow
+from resolvers.loaders import ManyBy, TimeWindow
 from resolvers.types.billing import (
     BillingSchedule,
     InvoiceFilter,
@@ -32,6 +32,7 @@ from resolvers.types.billing import (
     Payment,
 )
 from resolvers.types.common import Connection, Money, connection_from, money
+from resolvers.types.customer import Customer, legal_entity_named
 from resolvers.types.delivery import (
     Assignment,
     Expense,
@@ -40,16 +41,9 @@ from resolvers.types.delivery import (
     TimeEntry,
     TimeEntryFilter,
 )
+from resolvers.types.financials import Financials, ledger_of
 from resolvers.types.reference import LegalEntity, RateCard
 from workflows.engagements import engagement_from
-from workflows.financials import (
-    FinancialInputs,
-    billed_to_date,
-    collected,
-    financial_needs,
-    outstanding,
-    unbilled_wip,
-)
 from workflows.paging import Page, paginate
 
 T = TypeVar("T")
@@ -82,14 +76,6 @@ async def load_engagement(info: Info, key: EngagementKey) -> DomainEngagement | 
     return engagement_from(opportunity, project, project_known=known)
 
 
-async def _legal_entity(info: Info, code: str | None) -> LegalEntity | None:
-    if code is None:
-        return None
-    entities = await info.context.reference.legal_entities()
-    found = next((e for e in entities if e.code == code), None)
-    return LegalEntity.from_model(found) if found else None
-
-
 @strawberry.federation.type(
     keys=["key"],
     description="One client engagement across CRM, PSA, time tracking and ERP.",
@@ -120,7 +106,7 @@ class Engagement(relay.Node):
 
     @strawberry.field
     async def legal_entity(self, info: Info) -> LegalEntity | None:
-        return await guarded(info, _legal_entity(info, self.model.legal_entity))
+        return await guarded(info, legal_entity_named(info, self.model.legal_entity))
 
     @strawberry.field(description="Named as the CRM knows it; master data from the ERP on demand.")
     async def customer(self, info: Info) -> Customer | None:
@@ -223,7 +209,7 @@ class Engagement(relay.Node):
         after: str | None = None,
     ) -> Connection[Invoice] | None:
         f = filter or InvoiceFilter()
-        found = (await guarded(info, _ledger(info, self.model.key))).invoices
+        found = (await guarded(info, ledger_of(info, self.model.key))).invoices
         rows = [
             i
             for i in found
@@ -237,7 +223,7 @@ class Engagement(relay.Node):
 
     @strawberry.field
     async def payments(self, info: Info) -> list[Payment] | None:
-        found = (await guarded(info, _ledger(info, self.model.key))).payments
+        found = (await guarded(info, ledger_of(info, self.model.key))).payments
         return [Payment.from_model(p) for p in sorted(found, key=lambda p: (p.tran_date, p.id))]
 
     @strawberry.field
@@ -298,152 +284,6 @@ async def _engagement_of(info: Info, key: EngagementKey | None) -> Engagement | 
 def _page(info: Info, rows: list[T], first: int | None, after: str | None) -> Page[T]:
     limit = info.context.options.max_page_size
     return checked(info, paginate, rows, first=first, after=after, max_page_size=limit)
-
-
-async def _ledger(info: Info, key: EngagementKey) -> EngagementLedger:
-    found = await info.context.loaders.ledger.load(key)
-    return found or EngagementLedger(key, (), ())
-
-
-async def _empty() -> list[Any]:
-    return []
-
-
-async def _nothing() -> None:
-    return None
-
-
-async def _wip_inputs(info: Info, engagement: DomainEngagement) -> FinancialInputs:
-    loaders, key = info.context.loaders, engagement.key
-    needs = financial_needs(engagement)
-    ledger, milestones, schedules, uninvoiced = await asyncio.gather(
-        _ledger(info, key),
-        loaders.milestones.load(key) if needs.milestones else _empty(),
-        loaders.schedules.load(key) if needs.schedules else _empty(),
-        loaders.uninvoiced.load(key) if needs.uninvoiced else _nothing(),
-    )
-    return FinancialInputs(ledger.invoices, ledger.payments, milestones, schedules, uninvoiced)
-
-
-@strawberry.type(description="An engagement's money position, in the engagement's currency.")
-class Financials:
-    currency: str
-    engagement: strawberry.Private[DomainEngagement]
-
-    async def _ledger(self, info: Info) -> EngagementLedger:
-        return await guarded(info, _ledger(info, self.engagement.key))
-
-    async def _wip(self, info: Info) -> Money:
-        inputs = await guarded(info, _wip_inputs(info, self.engagement))
-        today = info.context.options.today()
-        return Money.from_model(
-            checked(info, unbilled_wip, self.engagement, inputs, today, self.currency)
-        )
-
-    @strawberry.field(description="The won deal's amount (CRM).")
-    def booked_value(self) -> Money:
-        booked = self.engagement.booked_value
-        return (
-            Money.from_model(booked) if booked else Money(amount=Decimal(0), currency=self.currency)
-        )
-
-    @strawberry.field(description="Total of posted invoices (ERP).")
-    async def billed_to_date(self, info: Info) -> Money | None:
-        ledger = await self._ledger(info)
-        return Money.from_model(checked(info, billed_to_date, ledger.invoices, self.currency))
-
-    @strawberry.field(description="Approved billable work not yet invoiced.")
-    async def unbilled_wip(self, info: Info) -> Money | None:
-        return await self._wip(info)
-
-    @strawberry.field(description="billedToDate + unbilledWip.")
-    async def approved_billable_value(self, info: Info) -> Money | None:
-        ledger = await self._ledger(info)
-        billed = checked(info, billed_to_date, ledger.invoices, self.currency)
-        wip = await self._wip(info)
-        return Money(amount=billed.amount + wip.amount, currency=self.currency)
-
-    @strawberry.field(description="Payments received (ERP).")
-    async def collected(self, info: Info) -> Money | None:
-        ledger = await self._ledger(info)
-        return Money.from_model(checked(info, collected, ledger.payments, self.currency))
-
-    @strawberry.field(description="What invoices still have open (ERP).")
-    async def outstanding(self, info: Info) -> Money | None:
-        ledger = await self._ledger(info)
-        return Money.from_model(checked(info, outstanding, ledger.invoices, self.currency))
-
-
-@strawberry.federation.type(
-    keys=["id"],
-    description="A customer. Its master data (status, tax jurisdiction...) is the ERP's, "
-    "read only when asked for.",
-)
-class Customer(relay.Node):
-    node_key: relay.NodeID[str]
-    name: str
-    record: strawberry.Private[models.Customer | None]
-
-    @strawberry.field(description="The customer master key, e.g. CUST-0007.")
-    def key(self) -> str:
-        return self.node_key
-
-    async def _master(self, info: Info) -> models.Customer | None:
-        if self.record is None:
-            loader = info.context.loaders.customer_by_key
-            self.record = await guarded(info, loader.load(CustomerKey(self.node_key)))
-        return self.record
-
-    @strawberry.field(description="The ERP's internal id.")
-    async def erp_id(self, info: Info) -> str | None:
-        master = await self._master(info)
-        return master.id if master else None
-
-    @strawberry.field
-    async def status(self, info: Info) -> CustomerStatus | None:
-        master = await self._master(info)
-        return master.status if master else None
-
-    @strawberry.field
-    async def currency(self, info: Info) -> str | None:
-        master = await self._master(info)
-        return master.currency if master else None
-
-    @strawberry.field
-    async def tax_jurisdiction(self, info: Info) -> str | None:
-        master = await self._master(info)
-        return master.tax_jurisdiction if master else None
-
-    @strawberry.field
-    async def email(self, info: Info) -> str | None:
-        master = await self._master(info)
-        return master.email if master else None
-
-    @strawberry.field
-    async def legal_entity(self, info: Info) -> LegalEntity | None:
-        master = await self._master(info)
-        if master is None:
-            return None
-        return await guarded(info, _legal_entity(info, master.legal_entity))
-
-    @classmethod
-    def from_model(cls, m: models.Customer) -> Customer:
-        return cls(node_key=m.key, name=m.name, record=m)
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Customer | None]:
-        loader = info.context.loaders.customer_by_key
-        found = await asyncio.gather(*(loader.load(CustomerKey(k)) for k in node_ids))
-        return [cls.from_model(c) if c else None for c in found]
-
-    @classmethod
-    async def resolve_reference(cls, info: Info, id: object = None) -> Customer | None:
-        """Federation: the customer a supergraph refers to by global id; unknown → null."""
-        node_id = checked(info, node_id_from_global, id, "Customer")
-        found = await guarded(info, cls.resolve_nodes(info=info, node_ids=[node_id]))
-        return found[0]
 
 
 @strawberry.type(description="A CRM opportunity: the deal behind an engagement.")
