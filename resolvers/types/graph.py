@@ -8,7 +8,7 @@ record, whatever the number of rows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TypeVar
 
@@ -24,7 +24,7 @@ from domain.models import BillingModel, InvoiceStatus, ProjectStatus
 from resolvers.context import Info
 from resolvers.errors import bad_input, checked, guarded
 from resolvers.ids import node_id_from_global
-from resolvers.loaders import ManyBy, TimeWindow
+from resolvers.loaders import ManyBy, One, TimeWindow
 from resolvers.types.billing import (
     BillingSchedule,
     InvoiceFilter,
@@ -47,6 +47,8 @@ from workflows.engagements import engagement_from
 from workflows.paging import Page, paginate
 
 T = TypeVar("T")
+M = TypeVar("M")
+N = TypeVar("N")
 R = TypeVar("R")
 
 __all__ = [
@@ -274,6 +276,14 @@ class Engagement(relay.Node):
         return cls.from_model(found) if found else None
 
 
+async def _by_ids(
+    loader: One[RecordId, M], node_ids: Iterable[str], convert: Callable[[M], N]
+) -> list[N | None]:
+    """Nodes by their systems' ids through the request's loader, in order; missing → None."""
+    found = await asyncio.gather(*(loader.load(RecordId(i)) for i in node_ids))
+    return [convert(record) if record is not None else None for record in found]
+
+
 async def _engagement_of(info: Info, key: EngagementKey | None) -> Engagement | None:
     if key is None:
         return None
@@ -336,9 +346,7 @@ class Opportunity(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Opportunity | None]:
-        loader = info.context.loaders.opportunity_by_id
-        found = await asyncio.gather(*(loader.load(RecordId(i)) for i in node_ids))
-        return [cls.from_model(o) if o else None for o in found]
+        return await _by_ids(info.context.loaders.opportunity_by_id, node_ids, cls.from_model)
 
 
 @strawberry.federation.type(keys=["id"], description="The delivery project in the PSA.")
@@ -383,9 +391,7 @@ class Project(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Project | None]:
-        loader = info.context.loaders.project_by_id
-        found = await asyncio.gather(*(loader.load(RecordId(i)) for i in node_ids))
-        return [cls.from_model(p) if p else None for p in found]
+        return await _by_ids(info.context.loaders.project_by_id, node_ids, cls.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: object = None) -> Project | None:
@@ -451,9 +457,7 @@ class Invoice(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Invoice | None]:
-        loader = info.context.loaders.invoice_by_id
-        found = await asyncio.gather(*(loader.load(RecordId(i)) for i in node_ids))
-        return [cls.from_model(i) if i else None for i in found]
+        return await _by_ids(info.context.loaders.invoice_by_id, node_ids, cls.from_model)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: object = None) -> Invoice | None:
