@@ -10,17 +10,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.ids import CustomerKey, EngagementKey, RecordId
 from domain.models import BillingModel, BillingScheduleKind, BillingScheduleLine, InvoiceLine
 from domain.money import Money
 
 __all__ = [
+    "AssignmentCreate",
     "BillingScheduleCreate",
     "CustomerUpsert",
     "ErpProjectCreate",
+    "InvoiceMarking",
     "InvoicePost",
+    "MilestoneCreate",
     "OpportunityUpdate",
     "PaymentRecord",
     "ProjectCreate",
@@ -111,3 +114,62 @@ class OpportunityUpdate(Command):
     stage: str | None = None
     invoiced_amount: Decimal | None = None
     amount: Decimal | None = None
+
+
+class AssignmentCreate(Command):
+    """Staff a person on an engagement's PSA project for a date range.
+
+    `idempotency_key` (e.g. ``(engagementKey, "assign", person)``, or a firm
+    assignment key such as ``AS-00001``) names the allocation: a replay with
+    the same key finds the allocation made before and creates nothing.
+    """
+
+    engagement_key: EngagementKey
+    person_id: RecordId  # the PSA's user id
+    role: str
+    allocation_percent: int = Field(ge=1, le=100)
+    start_date: date
+    end_date: date
+    idempotency_key: str = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AssignmentCreate:
+        if self.end_date < self.start_date:
+            raise ValueError("end_date must be on or after start_date")
+        return self
+
+
+class MilestoneCreate(Command):
+    """Create a billable milestone on an engagement's PSA project.
+
+    `external_ref` is the milestone's natural key (``MS-00001``); it is also
+    the idempotency key: a replay finds the milestone carrying it.
+    """
+
+    engagement_key: EngagementKey
+    external_ref: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1)
+    due_date: date
+    amount: Money | None = None
+    billable: bool = True
+
+
+class InvoiceMarking(Command):
+    """Mark an engagement's approved, billable, unbilled time and expenses of
+    [date_from, date_to] as invoiced under `number` in the time-tracking system.
+
+    `number` (the ERP invoice's externalId, e.g. ``INV-ENG-2026-00042-2026-10``)
+    is the idempotency key: marking twice with one number marks once.
+    """
+
+    engagement_key: EngagementKey
+    number: str = Field(min_length=1, max_length=100)
+    date_from: date
+    date_to: date
+    issue_date: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InvoiceMarking:
+        if self.date_to < self.date_from:
+            raise ValueError("date_to must be on or after date_from")
+        return self

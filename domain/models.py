@@ -36,6 +36,7 @@ __all__ = [
     "Milestone",
     "MilestoneState",
     "Opportunity",
+    "OpportunityLine",
     "Payment",
     "Person",
     "Project",
@@ -153,7 +154,20 @@ class Opportunity(Canonical):
     owner: str | None = None
     customer_key: CustomerKey | None = None  # the account's customer master key
     account_name: str | None = None
+    start_date: date | None = None  # the contracted delivery window
+    end_date: date | None = None
     modified_at: datetime | None = None
+
+
+class OpportunityLine(Canonical):
+    """A dated commercial line of a deal (CRM opportunity line item): a milestone or
+    instalment the customer agreed to, with its amount."""
+
+    id: RecordId
+    opportunity_id: RecordId
+    description: str
+    service_date: date | None
+    amount: Money
 
 
 class Project(Canonical):
@@ -237,6 +251,7 @@ class Milestone(Canonical):
     amount: Money | None
     state: MilestoneState
     billable: bool = True
+    external_ref: str | None = None  # the milestone's natural key (MS-00001), billed as a source
     modified_at: datetime | None = None
 
 

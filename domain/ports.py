@@ -16,10 +16,13 @@ from datetime import date
 from typing import Protocol
 
 from domain.commands import (
+    AssignmentCreate,
     BillingScheduleCreate,
     CustomerUpsert,
     ErpProjectCreate,
+    InvoiceMarking,
     InvoicePost,
+    MilestoneCreate,
     OpportunityUpdate,
     PaymentRecord,
     ProjectCreate,
@@ -39,6 +42,7 @@ from domain.models import (
     LegalEntity,
     Milestone,
     Opportunity,
+    OpportunityLine,
     Payment,
     Person,
     Project,
@@ -46,6 +50,7 @@ from domain.models import (
     TimeEntry,
     UninvoicedWork,
 )
+from domain.outcomes import Dimensions, MarkedWork
 
 __all__ = ["CRM", "ERP", "PSA", "System", "TimeTracking"]
 
@@ -80,7 +85,17 @@ class CRM(System, Protocol):
 
     async def update_opportunity(
         self, opportunity_id: RecordId, update: OpportunityUpdate
-    ) -> Opportunity: ...
+    ) -> Opportunity:
+        """Set the fields the update names (absolute values: safe to replay); a stage change
+        re-derives is_won / is_closed and advances modified_at. Returns the record read back."""
+        ...
+
+    async def get_opportunity_lines(
+        self, opportunity_ids: Sequence[RecordId]
+    ) -> list[OpportunityLine]:
+        """The dated commercial lines (milestones, instalments) of the opportunities,
+        grouped by opportunity in request order, each group by service date."""
+        ...
 
 
 class PSA(System, Protocol):
@@ -102,7 +117,31 @@ class PSA(System, Protocol):
 
     async def create_project(self, command: ProjectCreate) -> Project: ...
 
-    async def accept_milestone(self, milestone_id: RecordId) -> Milestone: ...
+    async def archive_project(self, project_id: RecordId) -> Project:
+        """Archive a project (the activation saga's compensation). Idempotent."""
+        ...
+
+    async def accept_milestone(self, milestone_id: RecordId) -> Milestone:
+        """Record the customer's acceptance. Accepting an accepted milestone changes nothing."""
+        ...
+
+    async def assign_resource(self, command: AssignmentCreate) -> Assignment:
+        """Staff a person on the engagement's project; a replay of the command's
+        idempotency key returns the assignment made before and creates nothing.
+        Raises NotFound when the engagement has no project."""
+        ...
+
+    async def list_allocations(self, date_from: date, date_to: date) -> list[Assignment]:
+        """Every allocation overlapping [date_from, date_to], across all projects: one
+        Assignment per allocation (a person staffed in two spans appears twice), with
+        that allocation's dates and percent, for capacity checks."""
+        ...
+
+    async def create_milestone(self, command: MilestoneCreate) -> Milestone:
+        """Create a milestone carrying `command.external_ref`; a replay returns the
+        milestone carrying it and creates nothing. Raises NotFound when the engagement
+        has no project."""
+        ...
 
 
 class TimeTracking(System, Protocol):
@@ -125,6 +164,10 @@ class TimeTracking(System, Protocol):
         date_to: date | None = None,
     ) -> list[Expense]: ...
 
+    async def list_people(self) -> list[Person]:
+        """Every user of the time-tracking system; ids match TimeEntry.person_id."""
+        ...
+
     async def get_uninvoiced(self, keys: Sequence[EngagementKey]) -> list[UninvoicedWork]:
         """Billable time and expenses recorded but not yet invoiced, per engagement.
 
@@ -134,9 +177,30 @@ class TimeTracking(System, Protocol):
 
     async def approve_time_entries(self, ids: Sequence[RecordId]) -> list[TimeEntry]: ...
 
+    async def reject_time_entries(self, ids: Sequence[RecordId], reason: str) -> list[TimeEntry]:
+        """Send submitted entries back to their owner (approval UNSUBMITTED). Approved,
+        locked or billed entries are refused (UpstreamRejected with the vendor's words).
+        Rejecting twice is harmless. Systems without a reason field do not store `reason`:
+        the caller keeps it (journal, event)."""
+        ...
+
+    async def approve_expenses(self, ids: Sequence[RecordId]) -> list[Expense]:
+        """Approve expenses; approving an approved one is harmless, a billed one is refused."""
+        ...
+
+    async def mark_invoiced(self, command: InvoiceMarking) -> MarkedWork:
+        """Mark the engagement's approved billable unbilled work of the window as invoiced
+        under `command.number`. Idempotent by the number: a replay (also after a lost
+        answer) marks nothing more and returns what carries the number."""
+        ...
+
 
 class ERP(System, Protocol):
     async def list_legal_entities(self) -> list[LegalEntity]: ...
+
+    async def list_dimensions(self) -> Dimensions:
+        """Departments, classes and locations by natural code -> ERP id (reference data)."""
+        ...
 
     async def get_customers(self, ids: Sequence[RecordId]) -> list[Customer]: ...
 
@@ -144,7 +208,9 @@ class ERP(System, Protocol):
 
     async def list_customers(self) -> list[Customer]: ...
 
-    async def upsert_customer(self, command: CustomerUpsert) -> Customer: ...
+    async def upsert_customer(self, command: CustomerUpsert) -> Customer:
+        """Create or update the customer by its master key (external id): idempotent."""
+        ...
 
     async def get_erp_projects_by_engagement(
         self, keys: Sequence[EngagementKey]
@@ -172,7 +238,10 @@ class ERP(System, Protocol):
         """The lines of invoices given as (id, currency) pairs, without re-reading headers."""
         ...
 
-    async def post_invoice(self, command: InvoicePost) -> Invoice: ...
+    async def post_invoice(self, command: InvoicePost) -> Invoice:
+        """Post once: the external id and idempotency key make replays (concurrent ones
+        too) resolve the invoice that exists instead of creating another."""
+        ...
 
     async def get_payments_by_engagement(self, keys: Sequence[EngagementKey]) -> list[Payment]: ...
 
@@ -187,4 +256,7 @@ class ERP(System, Protocol):
         """The invoices each payment was applied to."""
         ...
 
-    async def record_payment(self, command: PaymentRecord) -> Payment: ...
+    async def record_payment(self, command: PaymentRecord) -> Payment:
+        """Record a payment applied to one invoice, once per external id. More than the
+        invoice's amount remaining is refused (UpstreamRejected)."""
+        ...

@@ -6,13 +6,17 @@ Mounted under ``/__sandbox/`` (no vendor credentials needed):
 - ``POST /__sandbox/calls/reset`` zeroes the counters
 - ``GET/POST /__sandbox/faults`` reads / sets ``latency_ms``, ``jitter_ms``,
   ``error_rate`` (500/503), ``rate_limit_rate`` (the vendor's throttle answer),
-  ``timeout_rate`` (the request hangs for ``hang_ms``) — all optional, 0 by default
+  ``timeout_rate`` (the request hangs for ``hang_ms``), ``error_after_rate`` (the
+  request is applied, then its answer is replaced by a 500/503: a lost response,
+  the case idempotent writes must survive) — all optional, 0 by default
 - ``GET  /__sandbox/requests`` → the last requests seen (method, path, query,
   ``X-Correlation-ID``), newest last, so tests can check what reached the vendor
 - ``POST /__sandbox/reset`` restores the seeded state, zeroes counters and faults
 
 `FaultMiddleware` is pure ASGI: it counts each vendor request, then applies the
-configured latency and faults before the vendor app sees it. How a vendor
+configured latency and faults before the vendor app sees it; ``error_after_rate``
+alone acts after the app has answered (the answer is swallowed and a server
+error sent in its place). How a vendor
 says "throttled" or "server error" is the vendor's business: each sandbox
 passes its own response builders.
 """
@@ -31,7 +35,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -50,6 +54,7 @@ class Faults:
     error_rate: float = 0.0
     rate_limit_rate: float = 0.0
     timeout_rate: float = 0.0
+    error_after_rate: float = 0.0
     hang_ms: float = 30_000.0
     retry_after_s: int = 1
 
@@ -194,4 +199,14 @@ class FaultMiddleware:
             status = 503 if rng.random() < 0.5 else 500
             await self.server_error(status)(scope, receive, send)
             return
+        if faults.error_after_rate and rng.random() < faults.error_after_rate:
+            await self.app(scope, receive, _swallow)  # applied; its answer is lost
+            status = 503 if rng.random() < 0.5 else 500
+            await self.server_error(status)(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+async def _swallow(message: Message) -> None:
+    """An ASGI `send` that drops the vendor's answer (see ``error_after_rate``)."""
+    return None

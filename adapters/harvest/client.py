@@ -73,7 +73,11 @@ what the directory remembers is at most a TTL old (see
 Writes. Approval is ``PATCH /v2/time_entries/{id} {"is_closed": true}``
 (unverified: Harvest's public API has no approval endpoint); setting it twice
 is harmless, so it is retried like a read, and a batch that failed part-way
-says which ids failed and may be replayed whole. Creating a time entry is a POST
+says which ids failed and may be replayed whole. Rejection (``is_closed:
+false``) and expense approval follow the same convention
+(`adapters.harvest.approvals`). Marking work invoiced creates a Harvest
+invoice that imports it, idempotent by the invoice number
+(`adapters.harvest.invoicing`). Creating a time entry is a POST
 Harvest cannot deduplicate: the adapter first looks the command's external
 reference up (``external_reference_id``) and returns what is there, and never
 retries the POST itself.
@@ -91,13 +95,16 @@ from typing import Any
 
 import httpx
 
+from adapters.harvest.approvals import close_all, harvest_ids
 from adapters.harvest.commands import TimeEntryCreate
 from adapters.harvest.directory import DEFAULT_TTL_S, ProjectDirectory
 from adapters.harvest.errors import SYSTEM, is_throttled, translate_error
+from adapters.harvest.invoicing import mark_invoiced
 from adapters.harvest.listing import Lister
 from adapters.harvest.mapping import (
     ProjectRef,
     expense_from_harvest,
+    person_from_harvest,
     project_from_harvest,
     task_id_by_name,
     time_entry_from_harvest,
@@ -117,10 +124,12 @@ from adapters.harvest.throttle import (
 )
 from adapters.harvest.wire import Json, decode, encode, rows, total_pages
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
-from domain.errors import AdapterError, CircuitOpen, InvalidInput, NotFound, UpstreamUnavailable
+from domain.commands import InvoiceMarking
+from domain.errors import InvalidInput, NotFound
 from domain.health import BreakerState, SystemHealth
 from domain.ids import EngagementKey, RecordId
-from domain.models import Expense, TimeEntry, UninvoicedWork
+from domain.models import Expense, Person, TimeEntry, UninvoicedWork
+from domain.outcomes import MarkedWork
 from domain.ports import TimeTracking
 
 __all__ = ["DEFAULT_USER_AGENT", "HarvestAdapter"]
@@ -205,7 +214,7 @@ class HarvestAdapter:
     # -- reads ------------------------------------------------------------
 
     async def get_time_entries(self, ids: Sequence[RecordId]) -> list[TimeEntry]:
-        wanted = _harvest_ids(ids)
+        wanted = harvest_ids(ids)
         if not wanted:
             return []
         by_id: dict[int, Json] = {}
@@ -265,6 +274,12 @@ class HarvestAdapter:
         found = uninvoiced_by_engagement(rows, {p.id: p for p in projects})
         return [found[key] for key in dict.fromkeys(keys) if key in found]
 
+    async def list_people(self) -> list[Person]:
+        """Every Harvest user (one listing); ids are the ``person_id`` of time entries."""
+        return [
+            person_from_harvest(obj) for obj in await self._lister.all("/v2/users", "users", {})
+        ]
+
     def invalidate_uninvoiced(self) -> None:
         """Drop the Uninvoiced report kept: the next `get_uninvoiced` reads it from Harvest.
 
@@ -288,14 +303,49 @@ class HarvestAdapter:
         retrying the whole call with the same ids is safe, and is the way to
         finish the batch.
         """
-        wanted = _harvest_ids(ids)
-        outcomes = await self._lister.settled([self._approve(i) for i in wanted])
-        if any(_may_have_applied(o) for o in outcomes):
-            self.invalidate_uninvoiced()  # approved time is uninvoiced work now
-        failed = [(i, o) for i, o in zip(wanted, outcomes, strict=True) if not isinstance(o, dict)]
-        if failed:
-            raise _partial_approval(len(wanted), failed)
-        return [time_entry_from_harvest(obj) for obj in outcomes if isinstance(obj, dict)]
+        found = await close_all(
+            self._http,
+            self._lister,
+            "time_entries",
+            ids,
+            closed=True,
+            on_change=self.invalidate_uninvoiced,  # approved time is uninvoiced work now
+        )
+        return [time_entry_from_harvest(obj) for obj in found]
+
+    async def reject_time_entries(self, ids: Sequence[RecordId], reason: str) -> list[TimeEntry]:
+        """Send submitted entries back (``is_closed: false``); see `adapters.harvest.approvals`.
+
+        Harvest has no field for the reason, so `reason` is not sent: the caller keeps it.
+        """
+        if not reason.strip():
+            raise InvalidInput("a rejection needs a reason")
+        found = await close_all(
+            self._http, self._lister, "time_entries", ids, closed=False, on_change=lambda: None
+        )
+        return [time_entry_from_harvest(obj) for obj in found]
+
+    async def approve_expenses(self, ids: Sequence[RecordId]) -> list[Expense]:
+        """Approve expenses (``is_closed: true``); approved expenses become uninvoiced work."""
+        found = await close_all(
+            self._http,
+            self._lister,
+            "expenses",
+            ids,
+            closed=True,
+            on_change=self.invalidate_uninvoiced,
+        )
+        return [expense_from_harvest(obj) for obj in found]
+
+    async def mark_invoiced(self, command: InvoiceMarking) -> MarkedWork:
+        """Invoice the engagement's approved work of the window in Harvest, once per number."""
+        projects = await self._projects_by_code([command.engagement_key])
+        if not projects:
+            raise NotFound(f"no Harvest project has code {command.engagement_key}", system=SYSTEM)
+        try:
+            return await mark_invoiced(self._http, self._lister, projects[0], command)
+        finally:
+            self.invalidate_uninvoiced()  # whatever happened, what is uninvoiced may have changed
 
     async def create_time_entry(self, command: TimeEntryCreate) -> TimeEntry:
         """Create once: a replay of the same `external_ref` returns the existing entry."""
@@ -321,16 +371,6 @@ class HarvestAdapter:
         return time_entry_from_harvest(decode(response))
 
     # -- plumbing ---------------------------------------------------------
-
-    async def _approve(self, entry_id: int) -> Json:
-        response = await self._http.request(
-            "PATCH",
-            f"/v2/time_entries/{entry_id}",
-            content=encode({"is_closed": True}),
-            headers={"Content-Type": "application/json"},
-            idempotent=True,  # setting is_closed twice is harmless
-        )
-        return decode(response)
 
     async def _one_time_entry(self, entry_id: int) -> Json | None:
         try:
@@ -372,49 +412,6 @@ class HarvestAdapter:
             [lister.all(path, key, {**filters, "project_id": str(p.id)}) for p in projects]
         )
         return [obj for listing in listings for obj in listing]
-
-
-def _harvest_ids(ids: Iterable[RecordId]) -> list[int]:
-    """Distinct Harvest ids in the caller's order; a non-numeric id is invalid input."""
-    result: dict[int, None] = {}
-    for raw in ids:
-        text = str(raw).strip()
-        if not (text.isascii() and text.isdigit()):
-            raise InvalidInput(f"not a Harvest id: {raw!r}")
-        result[int(text)] = None
-    return list(result)
-
-
-def _may_have_applied(outcome: Json | BaseException) -> bool:
-    """An approval that succeeded, or failed in a way that may hide a success (a timeout)."""
-    if isinstance(outcome, dict):
-        return True
-    return isinstance(outcome, UpstreamUnavailable) and not isinstance(outcome, CircuitOpen)
-
-
-def _partial_approval(asked: int, failed: Sequence[tuple[int, BaseException]]) -> BaseException:
-    """One error for a batch approval that failed part-way (see `approve_time_entries`)."""
-    first = failed[0][1]
-    for _, outcome in failed:
-        if not isinstance(outcome, Exception):
-            return outcome  # cancellation and the like: not a vendor answer
-    if not isinstance(first, AdapterError):
-        return first
-    ids = ", ".join(str(i) for i, _ in failed)
-    detail = first.args[0] if first.args else type(first).__name__
-    summary = (
-        f"approved {asked - len(failed)} of {asked} time entries; {len(failed)} failed "
-        f"(ids {ids}); first failure: {detail}. Approval is idempotent: retry the whole call"
-    )
-    error = type(first)(
-        summary,
-        system=first.system,
-        status=first.status,
-        vendor_code=first.vendor_code,
-        vendor_message=first.vendor_message,
-    )
-    error.__cause__ = first
-    return error
 
 
 def _window(date_from: date | None, date_to: date | None) -> dict[str, str]:

@@ -27,12 +27,13 @@ from adapters.harvest.errors import SYSTEM
 from adapters.harvest.wire import Json
 from domain.errors import MappingFailed
 from domain.ids import EngagementKey, RecordId, is_engagement_key
-from domain.models import ApprovalStatus, Expense, TimeEntry, UninvoicedWork
+from domain.models import ApprovalStatus, Expense, Person, TimeEntry, UninvoicedWork
 from domain.money import Money
 
 __all__ = [
     "ProjectRef",
     "expense_from_harvest",
+    "person_from_harvest",
     "project_from_harvest",
     "task_id_by_name",
     "time_entry_from_harvest",
@@ -218,3 +219,21 @@ def uninvoiced_by_engagement(
                 )
             found[work.engagement_key] = work
     return found
+
+
+def person_from_harvest(obj: Json) -> Person:
+    """A Harvest user; its first role (Harvest's free-text ``roles``) is the person's role.
+
+    Rates are left out: Harvest gives them without a currency."""
+    with _mapping(f"user {obj.get('id')}"):
+        roles = obj.get("roles") or []
+        capacity = obj.get("weekly_capacity")
+        return Person(
+            id=RecordId(str(obj["id"])),
+            email=obj["email"],
+            name=f"{obj['first_name']} {obj['last_name']}".strip(),
+            role=str(roles[0]) if roles else None,
+            weekly_capacity_hours=Decimal(capacity) / 3600 if capacity is not None else None,
+            is_contractor=bool(obj.get("is_contractor", False)),
+            active=bool(obj.get("is_active", True)),
+        )

@@ -11,7 +11,12 @@ external reference, then for a workspace created earlier whose link was never
 written (its description carries the engagement key), and creates only what
 is missing. The POSTs themselves are never retried blindly; a replayed
 command converges on one workspace with one reference. Accepting a milestone
-is a PUT that sets a state, so it is idempotent and may be retried.
+is a PUT that sets a state, so it is idempotent and may be retried; the
+sandbox, like the model it follows, lets any milestone be accepted whatever
+its state (whether Kantata refuses a not-completed one is unverified).
+Staffing writes and milestone creation follow the same look-up-first rule
+(`adapters.kantata.staffing`, `adapters.kantata.milestones`); a milestone's
+natural key is the external reference on its story.
 
 Milestones and staffing are asked for by engagement key but stored by
 workspace, so the adapter keeps a `WorkspaceDirectory` (engagement key →
@@ -30,6 +35,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Any
 
 import httpx
@@ -39,8 +45,10 @@ from adapters.kantata import mapping
 from adapters.kantata.directory import DEFAULT_TTL_S, WorkspaceDirectory
 from adapters.kantata.envelope import SYSTEM, Envelope, Record, parse_envelope
 from adapters.kantata.errors import is_throttled, translate_error
+from adapters.kantata.milestones import KantataMilestones
+from adapters.kantata.staffing import KantataStaffing
 from adapters.resilience import CircuitBreaker, ResiliencePolicy
-from domain.commands import ProjectCreate
+from domain.commands import AssignmentCreate, MilestoneCreate, ProjectCreate
 from domain.errors import MappingFailed
 from domain.health import BreakerState, SystemHealth
 from domain.ids import EngagementKey, RecordId
@@ -94,6 +102,8 @@ class KantataAdapter:
             rng=rng,
             breaker=CircuitBreaker.from_policy(policy, clock),
         )
+        self._staffing = KantataStaffing(self._call, self._all, self._workspace_of)
+        self._milestones = KantataMilestones(self._call, self._all, self._workspace_of)
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -179,6 +189,11 @@ class KantataAdapter:
         self._directory.learn(found, absent=keys)
         return envelope, found
 
+    async def _workspace_of(self, key: EngagementKey) -> Record | None:
+        """The workspace linked to `key`, looked up afresh (writes never trust the directory)."""
+        envelope, found = await self._look_up([key])
+        return envelope.get("workspaces", found[key]) if key in found else None
+
     async def _linked_workspaces(
         self, keys: Sequence[EngagementKey]
     ) -> list[tuple[Record, EngagementKey]]:
@@ -253,14 +268,19 @@ class KantataAdapter:
             "stories",
             "workspace_id",
             list(linked),
-            {"story_type": "milestone", "include": "workspace"},
+            {"story_type": "milestone", "include": "workspace,external_references"},
         )
+        refs = mapping.story_refs(envelope)
         milestones: list[Milestone] = []
         for story in envelope.records("stories"):
             workspace_id = str(story.get("workspace_id"))
             workspace = envelope.get("workspaces", workspace_id) or {}
             key = linked.get(workspace_id)
-            milestones.append(mapping.milestone_from(story, key, workspace.get("currency")))
+            milestones.append(
+                mapping.milestone_from(
+                    story, key, workspace.get("currency"), refs.get(str(story["id"]))
+                )
+            )
         return milestones
 
     async def list_rate_cards(self) -> list[RateCard]:
@@ -301,16 +321,44 @@ class KantataAdapter:
 
     async def accept_milestone(self, milestone_id: RecordId) -> Milestone:
         updated = await self._call(
-            "PUT", f"stories/{milestone_id}", json=mapping.accept_story_body()
+            "PUT",
+            f"stories/{milestone_id}",
+            params={"include": "external_references"},
+            json=mapping.accept_story_body(),
         )
         story = updated.first("stories")
+        external_ref = mapping.story_refs(updated).get(str(story["id"]))
         owner = await self._call(
             "GET", f"workspaces/{story['workspace_id']}", params={"include": "external_references"}
         )
         self._remember(owner)
         workspace = owner.first("workspaces")
         key = mapping.engagement_refs(owner).get(workspace["id"])
-        return mapping.milestone_from(story, key, workspace.get("currency"))
+        return mapping.milestone_from(story, key, workspace.get("currency"), external_ref)
+
+    async def archive_project(self, project_id: RecordId) -> Project:
+        """Archive the workspace (a PUT setting a state: idempotent, retried like a read)."""
+        updated = await self._call(
+            "PUT",
+            f"workspaces/{project_id}",
+            params={"include": "external_references"},
+            json={"workspace": {"archived": True}},
+        )
+        self._remember(updated)
+        workspace = updated.first("workspaces")
+        return mapping.project_from(
+            workspace, mapping.engagement_refs(updated).get(workspace["id"])
+        )
+
+    async def assign_resource(self, command: AssignmentCreate) -> Assignment:
+        return await self._staffing.assign(command)
+
+    async def list_allocations(self, date_from: date, date_to: date) -> list[Assignment]:
+        """Allocations overlapping the window, filtered client-side (no vendor date filter)."""
+        return await self._staffing.list_allocations(date_from, date_to)
+
+    async def create_milestone(self, command: MilestoneCreate) -> Milestone:
+        return await self._milestones.create(command)
 
 
 _check: type[PSA] = KantataAdapter

@@ -16,7 +16,7 @@ from typing import Any
 from adapters.jsonwire import decode
 from domain.errors import MappingFailed
 
-__all__ = ["SYSTEM", "Envelope", "Record", "mapping", "parse_envelope"]
+__all__ = ["SYSTEM", "Envelope", "Record", "mapping", "mapping_failures", "parse_envelope"]
 
 SYSTEM = "kantata"
 
@@ -32,6 +32,9 @@ def mapping(what: str) -> Iterator[None]:
         raise
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
         raise MappingFailed(f"cannot map {what}: {exc!r}", system=SYSTEM) from exc
+
+
+mapping_failures = mapping  # the same, under a name that does not shadow the module
 
 
 @dataclass(slots=True)

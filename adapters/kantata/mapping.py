@@ -4,7 +4,9 @@ Reads: the §2 envelope (``results`` in order, per-type maps keyed by string
 id) is parsed with Decimal for every JSON number, then each record becomes a
 canonical model. Money is integer cents plus ``currency``: ``Decimal(cents) /
 100``, exactly. The engagement key of a workspace comes from its external
-reference (service ``engagement-gateway``, model ``engagement``). Writes: a
+reference (service ``engagement-gateway``, model ``engagement``); a
+milestone's natural key (``MS-00001``) from the story's reference (model
+``milestone``). Writes: a
 command becomes the vendor body under its singular root key.
 
 Anything the vendor sends that does not fit raises `MappingFailed`.
@@ -32,6 +34,7 @@ from domain.models import (
 from domain.money import Money
 
 __all__ = [
+    "MILESTONE_MODEL",
     "SERVICE_MODEL",
     "SERVICE_NAME",
     "accept_story_body",
@@ -46,12 +49,14 @@ __all__ = [
     "project_from",
     "project_status",
     "rate_card_from",
+    "story_refs",
     "workspace_body",
     "workspace_ids_by_key",
 ]
 
 SERVICE_NAME = "engagement-gateway"
 SERVICE_MODEL = "engagement"
+MILESTONE_MODEL = "milestone"
 
 
 def _day(value: Any) -> date | None:
@@ -87,6 +92,20 @@ def engagement_refs(envelope: Envelope) -> dict[str, EngagementKey]:
     found: dict[str, EngagementKey] = {}
     for workspace_id, key in _engagement_links(envelope):
         found.setdefault(workspace_id, key)
+    return found
+
+
+def story_refs(envelope: Envelope) -> dict[str, str]:
+    """Story id -> milestone key, from the included external references of stories."""
+    found: dict[str, str] = {}
+    with mapping("external references"):
+        for ref in envelope.maps.get("external_references", {}).values():
+            if (
+                ref.get("subject_type") == "Story"
+                and ref.get("service_name") == SERVICE_NAME
+                and ref.get("service_model") == MILESTONE_MODEL
+            ):
+                found.setdefault(str(ref["subject_id"]), str(ref["service_model_ref"]))
     return found
 
 
@@ -208,7 +227,10 @@ _STORY_STATES = {
 
 
 def milestone_from(
-    story: Record, engagement_key: EngagementKey | None, currency: str | None
+    story: Record,
+    engagement_key: EngagementKey | None,
+    currency: str | None,
+    external_ref: str | None = None,
 ) -> Milestone:
     with mapping(f"story {story.get('id')!r}"):
         cents = story.get("budget_estimate_in_cents")
@@ -223,6 +245,7 @@ def milestone_from(
             amount=money_from_cents(cents, currency),
             state=_STORY_STATES[str(story["state"])],
             billable=bool(story.get("billable", True)),
+            external_ref=external_ref,
             modified_at=_moment(story.get("updated_at")),
         )
 

@@ -48,7 +48,7 @@ from typing import Any
 import httpx
 
 from adapters.http import VendorClient
-from adapters.netsuite import mapping, queries
+from adapters.netsuite import dimensions, mapping, queries
 from adapters.netsuite.auth import ClientCredentials
 from adapters.netsuite.errors import SYSTEM, is_throttled, translate_error
 from adapters.netsuite.mapping import Reference, Row
@@ -74,6 +74,7 @@ from domain.models import (
     LegalEntity,
     Payment,
 )
+from domain.outcomes import Dimensions
 from domain.ports import ERP
 
 __all__ = ["NetSuiteAdapter"]
@@ -163,6 +164,14 @@ class NetSuiteAdapter:
     async def list_legal_entities(self) -> list[LegalEntity]:
         reference = await self._reference_data(refresh=True)
         return list(reference.subsidiaries.values())
+
+    async def list_dimensions(self) -> Dimensions:
+        """Departments, classes and locations by code (three SuiteQL reads, not cached)."""
+        rows = [
+            await self._session.query(q)
+            for q in (dimensions.DEPARTMENTS, dimensions.CLASSES, dimensions.LOCATIONS)
+        ]
+        return dimensions.dimensions_from(*rows)
 
     async def get_customers(self, ids: Sequence[RecordId]) -> list[Customer]:
         if not queries.valid_ids(ids):

@@ -31,7 +31,7 @@ from domain.commands import OpportunityUpdate
 from domain.errors import MappingFailed, NotFound, UpstreamRejected
 from domain.health import BreakerState, SystemHealth
 from domain.ids import EngagementKey, RecordId
-from domain.models import Account, Opportunity
+from domain.models import Account, Opportunity, OpportunityLine
 from domain.ports import CRM
 
 __all__ = ["API_PREFIX", "SalesforceAdapter"]
@@ -180,6 +180,27 @@ class SalesforceAdapter:
             f"SELECT {', '.join(mapping.OPPORTUNITY_FIELDS)} FROM Opportunity{where} ORDER BY Id"
         )
         return self._opportunities(await self._query(statement))
+
+    async def get_opportunity_lines(
+        self, opportunity_ids: Sequence[RecordId]
+    ) -> list[OpportunityLine]:
+        """Line items of the opportunities: one ``OpportunityId IN`` query per chunk of ids,
+        grouped by opportunity in request order, each group by ServiceDate then Id."""
+        wanted = [soql.to_18(i) for i in opportunity_ids if soql.is_record_id(i)]
+        if not wanted:
+            return []
+        records = await self._where_in(
+            "OpportunityLineItem", mapping.LINE_ITEM_FIELDS, "OpportunityId", wanted
+        )
+        rank = {key: n for n, key in enumerate(dict.fromkeys(wanted))}
+        records.sort(
+            key=lambda r: (
+                rank.get(r["OpportunityId"], len(rank)),
+                r.get("ServiceDate") or "",
+                r["Id"],
+            )
+        )
+        return [mapping.line_from(r, default_currency=self._currency) for r in records]
 
     async def get_accounts(self, ids: Sequence[RecordId]) -> list[Account]:
         wanted = [i for i in ids if soql.is_record_id(i)]

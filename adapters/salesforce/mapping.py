@@ -21,13 +21,15 @@ from adapters.salesforce.errors import SYSTEM
 from domain.commands import OpportunityUpdate
 from domain.errors import MappingFailed
 from domain.ids import CustomerKey, EngagementKey, RecordId
-from domain.models import Account, BillingModel, Opportunity
+from domain.models import Account, BillingModel, Opportunity, OpportunityLine
 from domain.money import Money
 
 __all__ = [
     "ACCOUNT_FIELDS",
+    "LINE_ITEM_FIELDS",
     "OPPORTUNITY_FIELDS",
     "account_from",
+    "line_from",
     "opportunity_from",
     "update_body",
     "upsert_body",
@@ -37,7 +39,11 @@ OPPORTUNITY_FIELDS: tuple[str, ...] = (
     "Id", "Name", "AccountId", "StageName", "IsWon", "IsClosed", "Amount", "CloseDate",
     "Probability", "CurrencyIsoCode", "Engagement_Key__c", "Billing_Model__c",
     "Service_Line__c", "Legal_Entity__c", "Rate_Card_Version__c", "Invoiced_Amount__c",
-    "Owner.Email", "Account.Name", "Account.Customer_Key__c", "SystemModstamp",
+    "Owner.Email", "Account.Name", "Account.Customer_Key__c", "Start_Date__c", "End_Date__c",
+    "SystemModstamp",
+)  # fmt: skip
+LINE_ITEM_FIELDS: tuple[str, ...] = (
+    "Id", "OpportunityId", "Description", "ServiceDate", "TotalPrice", "CurrencyIsoCode",
 )  # fmt: skip
 ACCOUNT_FIELDS: tuple[str, ...] = (
     "Id", "Name", "Industry", "CurrencyIsoCode", "Customer_Key__c", "SystemModstamp",
@@ -62,6 +68,10 @@ def _datetime(value: Any) -> datetime | None:
     elif len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
         text = f"{text[:-2]}:{text[-2:]}"  # ...000+0000 -> ...000+00:00
     return datetime.fromisoformat(text)
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _money(amount: Any, currency: str) -> Money | None:
@@ -111,10 +121,29 @@ def opportunity_from(record: Mapping[str, Any], *, default_currency: str) -> Opp
             owner=owner.get("Email") if isinstance(owner, dict) else None,
             customer_key=CustomerKey(customer_key) if customer_key else None,
             account_name=account.get("Name"),
+            start_date=_date(record.get("Start_Date__c")),
+            end_date=_date(record.get("End_Date__c")),
             modified_at=_datetime(record.get("SystemModstamp")),
         )
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise _failed("Opportunity", record, exc) from exc
+
+
+def line_from(record: Mapping[str, Any], *, default_currency: str) -> OpportunityLine:
+    """An OpportunityLineItem as a dated line; TotalPrice is the line's amount."""
+    try:
+        amount = _money(record["TotalPrice"], record.get("CurrencyIsoCode") or default_currency)
+        if amount is None:
+            raise ValueError("a line item without TotalPrice")
+        return OpportunityLine(
+            id=RecordId(record["Id"]),
+            opportunity_id=RecordId(record["OpportunityId"]),
+            description=record.get("Description") or "",
+            service_date=_date(record.get("ServiceDate")),
+            amount=amount,
+        )
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        raise _failed("OpportunityLineItem", record, exc) from exc
 
 
 def account_from(record: Mapping[str, Any]) -> Account:

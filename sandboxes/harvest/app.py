@@ -47,6 +47,7 @@ def create_app(
     report_rate_limit: int | None = 100,
     report_rate_window_s: float = 900.0,
     uninvoiced_includes_unapproved: bool = False,
+    invoice_imports_unapproved: bool = False,
 ) -> Starlette:
     """Build the Harvest sandbox seeded from `firm`.
 
@@ -57,12 +58,17 @@ def create_app(
     personal access token to the account ids it may use; by default only
     `HARVEST_TOKEN` for `HARVEST_ACCOUNT_ID`. `uninvoiced_includes_unapproved`
     makes the Uninvoiced report count work awaiting approval (unverified which
-    Harvest does; by default only approved work counts).
+    Harvest does; by default only approved work counts); `invoice_imports_unapproved`
+    makes ``POST /v2/invoices`` import it too (unverified; by default it does not).
     """
     for name, limit in (("rate_limit", rate_limit), ("report_rate_limit", report_rate_limit)):
         if limit is not None and limit < 1:
             raise ValueError(f"{name} must be at least 1 (or None to disable it)")
-    account = HarvestAccount(firm, uninvoiced_includes_unapproved=uninvoiced_includes_unapproved)
+    account = HarvestAccount(
+        firm,
+        uninvoiced_includes_unapproved=uninvoiced_includes_unapproved,
+        invoice_imports_unapproved=invoice_imports_unapproved,
+    )
     limiters = {
         "requests": RateLimiter(rate_limit, rate_window_s, clock) if rate_limit else None,
         "reports": (

@@ -21,6 +21,8 @@ __all__ = [
     "ExpenseCategoryRec",
     "ExpenseRec",
     "ExternalRef",
+    "InvoiceLineRec",
+    "InvoiceRec",
     "InvoiceRef",
     "ProjectRec",
     "TaskRec",
@@ -124,6 +126,44 @@ class ExternalRef:
 class InvoiceRef:
     id: int
     number: str
+
+
+@dataclass(slots=True)
+class InvoiceLineRec:
+    id: int
+    project_id: int | None
+    kind: str  # "Service" (time) or "Product" (expenses)
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class InvoiceRec:
+    id: int
+    client_id: int
+    number: str
+    currency: str
+    issue_date: date
+    due_date: date
+    state: Literal["draft", "open", "paid", "closed"]
+    line_items: list[InvoiceLineRec]
+    created_at: datetime
+    updated_at: datetime
+    subject: str | None = None
+    notes: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    payment_term: str = "custom"
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.line_items), Decimal(0))
+
+    @property
+    def ref(self) -> InvoiceRef:
+        return InvoiceRef(self.id, self.number)
 
 
 class _Lockable:

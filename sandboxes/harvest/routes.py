@@ -13,6 +13,13 @@ from sandboxes.firm import Firm
 from sandboxes.harvest import filters
 from sandboxes.harvest.body import Body
 from sandboxes.harvest.errors import not_found
+from sandboxes.harvest.invoices import (
+    INVOICE_FIELDS,
+    INVOICE_SPEC,
+    create_invoice,
+    match_invoices,
+    render_invoice,
+)
 from sandboxes.harvest.jsonenc import HarvestJSONResponse
 from sandboxes.harvest.paging import paginate
 from sandboxes.harvest.query import Parser, parse_list_query
@@ -61,13 +68,21 @@ class HarvestAccount:
     """One Harvest account: its state (rebuilt on reset) and its routes.
 
     `uninvoiced_includes_unapproved` makes the Uninvoiced report count time and
-    expenses awaiting approval (see `sandboxes.harvest.reports`).
+    expenses awaiting approval (see `sandboxes.harvest.reports`);
+    `invoice_imports_unapproved` makes invoices import them (`sandboxes.harvest.invoices`).
     """
 
-    def __init__(self, firm: Firm, *, uninvoiced_includes_unapproved: bool = False) -> None:
+    def __init__(
+        self,
+        firm: Firm,
+        *,
+        uninvoiced_includes_unapproved: bool = False,
+        invoice_imports_unapproved: bool = False,
+    ) -> None:
         self.firm = firm
         self.state = HarvestState(firm)
         self.uninvoiced_includes_unapproved = uninvoiced_includes_unapproved
+        self.invoice_imports_unapproved = invoice_imports_unapproved
 
     def reset(self) -> None:
         self.state = HarvestState(self.firm)
@@ -97,6 +112,9 @@ class HarvestAccount:
             Route("/v2/expenses/{id:int}", self.get_expense, methods=get),
             Route("/v2/expenses/{id:int}", self.patch_expense, methods=patch),
             Route("/v2/expenses/{id:int}", self.delete_expense, methods=delete),
+            Route("/v2/invoices", self.list_invoices, methods=get),
+            Route("/v2/invoices", self.post_invoice, methods=post),
+            Route("/v2/invoices/{id:int}", self.get_invoice, methods=get),
             Route("/v2/reports/uninvoiced", self.get_uninvoiced_report, methods=get),
         ]
 
@@ -262,6 +280,34 @@ class HarvestAccount:
         refuse_if_locked(expense, "expense")
         del self.state.expenses[expense.id]
         return Response(status_code=200)
+
+    # -- invoices ---------------------------------------------------------
+
+    async def list_invoices(self, request: Request) -> Response:
+        state = self.state
+        query = parse_list_query("invoices", request.query_params, INVOICE_SPEC)
+        rows = match_invoices(state.invoices.values(), query.values)
+        page = paginate(
+            request,
+            "invoices",
+            rows,
+            query,
+            sort_key=lambda row: (row.issue_date.isoformat(), row.id),
+            render=lambda row: render_invoice(state, row),
+        )
+        return HarvestJSONResponse(page)
+
+    async def get_invoice(self, request: Request) -> Response:
+        invoice = self.state.invoices.get(_id(request))
+        if invoice is None:
+            raise not_found()
+        return HarvestJSONResponse(render_invoice(self.state, invoice))
+
+    async def post_invoice(self, request: Request) -> Response:
+        body = Body(await request.body(), INVOICE_FIELDS)
+        include = self.invoice_imports_unapproved
+        invoice = create_invoice(self.state, body, include_unapproved=include)
+        return HarvestJSONResponse(render_invoice(self.state, invoice), status_code=201)
 
     # -- reports ----------------------------------------------------------
 

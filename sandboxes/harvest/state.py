@@ -20,6 +20,8 @@ from sandboxes.harvest.records import (
     ExpenseCategoryRec,
     ExpenseRec,
     ExternalRef,
+    InvoiceLineRec,
+    InvoiceRec,
     InvoiceRef,
     ProjectRec,
     TaskRec,
@@ -61,6 +63,7 @@ class HarvestState:
         self.categories: dict[int, ExpenseCategoryRec] = {}
         self.time_entries: dict[int, TimeEntryRec] = {}
         self.expenses: dict[int, ExpenseRec] = {}
+        self.invoices: dict[int, InvoiceRec] = {}
         opened = _at(firm.as_of - timedelta(days=400), 9)
         rates = {
             (r.role, r.currency): r.bill_rate
@@ -194,9 +197,53 @@ class HarvestState:
                 updated_at=_updated(created, ex.approved, invoice, self.ceiling),
             )
 
+        self._seed_invoices(firm, invoices, project_ids, client_ids)
         self._last_stamp = self.ceiling  # no seeded timestamp is later
         self._next_time_entry = max(self.time_entries, default=ids.time_entry) + 1
         self._next_expense = max(self.expenses, default=ids.expense) + 1
+        self._next_invoice = max(self.invoices, default=ids.invoice) + 1
+        self._next_invoice_line = 1
+
+    def _seed_invoices(
+        self,
+        firm: Firm,
+        refs: dict[str, tuple[InvoiceRef, datetime]],
+        project_ids: dict[str, int],
+        client_ids: dict[str, int],
+    ) -> None:
+        """The firm's invoices of Harvest projects, one line per invoice line."""
+        for invoice in firm.invoices:
+            project_id = project_ids.get(invoice.engagement_key)
+            if project_id is None:
+                continue
+            ref, stamp = refs[invoice.key]
+            lines = [
+                InvoiceLineRec(
+                    id=ref.id * 10 + n,
+                    project_id=project_id,
+                    kind="Product" if line.item == "EXPENSE" else "Service",
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.rate,
+                    amount=line.amount,
+                )
+                for n, line in enumerate(invoice.lines)
+            ]
+            created = min(stamp, self.ceiling)
+            self.invoices[ref.id] = InvoiceRec(
+                id=ref.id,
+                client_id=client_ids[invoice.customer],
+                number=invoice.key,
+                currency=invoice.currency,
+                issue_date=invoice.tran_date,
+                due_date=invoice.due_date,
+                state="paid" if invoice.status == "paid" else "open",
+                line_items=lines,
+                created_at=created,
+                updated_at=created,
+                period_start=invoice.period_start,
+                period_end=invoice.period_end,
+            )
 
     def stamp(self) -> datetime:
         """A write's timestamp: wall-clock seconds, strictly after every earlier stamp."""
@@ -207,6 +254,14 @@ class HarvestState:
     def new_time_entry_id(self) -> int:
         self._next_time_entry += 1
         return self._next_time_entry - 1
+
+    def new_invoice_id(self) -> int:
+        self._next_invoice += 1
+        return self._next_invoice - 1
+
+    def new_invoice_line_id(self) -> int:
+        self._next_invoice_line += 1
+        return self._next_invoice_line - 1
 
     def new_expense_id(self) -> int:
         self._next_expense += 1

@@ -8,10 +8,15 @@
 - Approved (``is_closed``) or invoiced records are locked: any other PATCH or
   a DELETE is a 422.
 - Approval (unverified): Harvest's public API has no approval endpoint; the
-  sandbox models it as ``PATCH /v2/time_entries/{id} {"is_closed": true}``.
-  Approving sets ``is_closed``, ``is_locked``, ``locked_reason`` and
-  ``approval_status: "approved"``; approving an approved entry is a no-op 200
-  (``updated_at`` unchanged); approving an invoiced entry is a 422.
+  sandbox models it as ``PATCH /v2/time_entries/{id} {"is_closed": true}``
+  (and the same on ``/v2/expenses/{id}``). Approving sets ``is_closed``,
+  ``is_locked``, ``locked_reason`` and ``approval_status: "approved"``;
+  approving an approved record is a no-op 200 (``updated_at`` unchanged);
+  approving an invoiced one is a 422.
+- Rejection (unverified, same convention): ``{"is_closed": false}`` sends a
+  submitted record back to ``unsubmitted``; an unsubmitted one is left as it
+  is (no-op 200); an approved or invoiced (locked) one is a 422. Harvest has
+  no field for a rejection reason.
 - Every write that changes a record stamps ``updated_at`` (strictly later
   than any earlier stamp, so ``updated_since`` polling sees it).
 """
@@ -46,7 +51,7 @@ EXPENSE_FIELDS = frozenset(
     {"project_id", "expense_category_id", "spent_date", "user_id", "total_cost", "notes",
      "billable"}
 )  # fmt: skip
-EXPENSE_PATCH_FIELDS = EXPENSE_FIELDS - {"user_id"}
+EXPENSE_PATCH_FIELDS = (EXPENSE_FIELDS - {"user_id"}) | {"is_closed"}
 _ZERO, _DAY = Decimal(0), Decimal(24)
 
 
@@ -138,11 +143,17 @@ def update_time_entry(state: HarvestState, entry: TimeEntryRec, body: Body) -> T
         entry.notes = notes
     if "external_reference" in body:
         entry.external_reference = reference
-    if approve:
-        entry.approval_status = "approved"
+    _set_approval(entry, approve)
     if _snapshot(entry) != before:
         entry.updated_at = state.stamp()
     return entry
+
+
+def _set_approval(record: TimeEntryRec | ExpenseRec, approve: bool | None) -> None:
+    if approve:
+        record.approval_status = "approved"
+    elif approve is False and record.approval_status == "submitted":
+        record.approval_status = "unsubmitted"
 
 
 def create_expense(state: HarvestState, body: Body) -> ExpenseRec:
@@ -175,14 +186,20 @@ def create_expense(state: HarvestState, body: Body) -> ExpenseRec:
 
 
 def update_expense(state: HarvestState, expense: ExpenseRec, body: Body) -> ExpenseRec:
-    body.not_blank("project_id", "expense_category_id", "spent_date", "total_cost", "billable")
+    body.not_blank(
+        "project_id", "expense_category_id", "spent_date", "total_cost", "billable", "is_closed"
+    )
     project = _project(state, body.integer("project_id"))
     _check_refs(state, body)
     spent_date = body.day("spent_date")
     total_cost = body.number("total_cost", low=_ZERO)
     notes = body.text("notes")
     billable = body.boolean("billable")
-    refuse_if_locked(expense, "expense")
+    approve = body.boolean("is_closed")
+    if body.fields() - {"is_closed"} or approve is False:
+        refuse_if_locked(expense, "expense")
+    if approve and expense.is_billed:
+        raise message(422, "An invoiced expense can't be approved")
     before = _snapshot(expense)
     if project is not None:
         expense.project_id = project.id
@@ -197,6 +214,7 @@ def update_expense(state: HarvestState, expense: ExpenseRec, body: Body) -> Expe
         expense.notes = notes
     if billable is not None:
         expense.billable = billable
+    _set_approval(expense, approve)
     if _snapshot(expense) != before:
         expense.updated_at = state.stamp()
     return expense

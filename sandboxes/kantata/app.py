@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from sandboxes.control import ControlPlane, FaultMiddleware, Faults
 from sandboxes.firm import Firm
-from sandboxes.kantata import writes
+from sandboxes.kantata import staffing, writes
 from sandboxes.kantata.associations import parse_include, side_load
 from sandboxes.kantata.errors import KantataError, not_found, server_error, throttled, unauthorized
 from sandboxes.kantata.query import parse_list_query, select
@@ -42,6 +42,8 @@ _CREATES: dict[str, Writer] = {
     "workspaces": writes.create_workspace,
     "external_references": writes.create_external_reference,
     "stories": writes.create_story,
+    "workspace_resources": staffing.create_workspace_resource,
+    "workspace_allocations": staffing.create_workspace_allocation,
 }
 _UPDATES: dict[str, Updater] = {
     "workspaces": writes.update_workspace,

@@ -3,7 +3,9 @@
 Ids are minted in firm order (see `sandboxes.kantata.state`). Only
 engagements present in Kantata get a workspace, each linked to its
 engagement key by an external reference (service ``engagement-gateway``,
-model ``engagement``); milestones become ``milestone`` stories.
+model ``engagement``); milestones become ``milestone`` stories, each linked
+to the firm's milestone key (``MS-00001``) by an external reference on the
+story (same service, model ``milestone``).
 
 Staffing ("person X on engagement Y at N% from..to") is modelled the way
 Kantata resource management does it: a ``workspace_resource`` (workspace,
@@ -32,6 +34,7 @@ from sandboxes.kantata.state import (
     GATEWAY_SERVICE_MODEL,
     GATEWAY_SERVICE_NAME,
     ID_BASES,
+    MILESTONE_SERVICE_MODEL,
     STATUSES,
     KantataState,
     cents,
@@ -177,6 +180,7 @@ def build_state(firm: Firm) -> KantataState:
             "updated_at": _seed_stamp(min(assignment.start_date, as_of), index),
         }
 
+    milestone_stories: list[tuple[str, str]] = []
     for index, milestone in enumerate(firm.milestones):
         milestone_of = workspace_ids.get(milestone.engagement_key)
         if milestone_of is None:
@@ -188,6 +192,7 @@ def build_state(firm: Firm) -> KantataState:
         tables["stories"][story_id] = {
             "id": story_id,
             "title": milestone.title,
+            "description": None,
             "story_type": "milestone",
             "state": story_state,
             "start_date": None,
@@ -199,6 +204,23 @@ def build_state(firm: Firm) -> KantataState:
             "billable": True,
             "archived": False,
             "updated_at": _seed_stamp(min(milestone.due_date, as_of), index),
+        }
+        milestone_stories.append((story_id, milestone.key))
+
+    # after every workspace's reference, so theirs keep their ids
+    for story_id, milestone_key in milestone_stories:
+        ref_id = state.mint("external_references")
+        tables["external_references"][ref_id] = {
+            "id": ref_id,
+            "subject_type": "Story",
+            "subject_id": story_id,
+            "service_name": GATEWAY_SERVICE_NAME,
+            "service_model": MILESTONE_SERVICE_MODEL,
+            "service_model_ref": milestone_key,
+            "status": "synced",
+            "external_status": None,
+            "external_message": None,
+            "updated_at": tables["stories"][story_id]["updated_at"],
         }
 
     _build_rate_cards(state, firm, role_ids)

@@ -20,6 +20,7 @@ __all__ = [
     "GATEWAY_SERVICE_MODEL",
     "GATEWAY_SERVICE_NAME",
     "ID_BASES",
+    "MILESTONE_SERVICE_MODEL",
     "STATUSES",
     "KantataState",
     "cents",
@@ -30,6 +31,7 @@ __all__ = [
 ACCOUNT_ID = "4201"
 GATEWAY_SERVICE_NAME = "engagement-gateway"
 GATEWAY_SERVICE_MODEL = "engagement"
+MILESTONE_SERVICE_MODEL = "milestone"
 
 # First id of each record type; ids of different types never collide.
 ID_BASES: dict[str, int] = {

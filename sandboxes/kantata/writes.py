@@ -218,6 +218,7 @@ def create_external_reference(state: KantataState, attrs: Record) -> Record:
 
 _STORY_RULES: dict[str, Callable[[str, Any], Any]] = {
     "title": _blank_checked,
+    "description": _text,
     "story_type": _one_of(STORY_TYPES),
     "state": _one_of(STORY_STATES),
     "start_date": _date,
@@ -251,6 +252,7 @@ def create_story(state: KantataState, attrs: Record) -> Record:
     record: Record = {
         "id": state.mint("stories"),
         "title": "",
+        "description": None,
         "story_type": "task",
         "state": "not started",
         "start_date": None,

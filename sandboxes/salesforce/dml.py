@@ -194,6 +194,22 @@ def _derive(schema: SObjectSchema, record: Record, values: dict[str, Any]) -> No
             record["Probability"] = stage.probability
 
 
+def _line_item_defaults(state: OrgState, schema: SObjectSchema, record: Record) -> None:
+    """A line takes its opportunity's currency and name; TotalPrice = Quantity x UnitPrice."""
+    if schema.name != "OpportunityLineItem":
+        return
+    found = state.find(record["OpportunityId"])
+    if found is not None:
+        record["CurrencyIsoCode"] = found[1].get("CurrencyIsoCode")
+        record["Name"] = found[1].get("Name")
+    if record.get("Quantity") is None:
+        record["Quantity"] = Decimal(1)
+    if record.get("TotalPrice") is None and record.get("UnitPrice") is not None:
+        record["TotalPrice"] = record["UnitPrice"] * record["Quantity"]
+    elif record.get("UnitPrice") is None and record.get("TotalPrice") is not None:
+        record["UnitPrice"] = record["TotalPrice"] / record["Quantity"]
+
+
 def _check_writable(schema: SObjectSchema) -> None:
     if not schema.createable:
         raise SalesforceError(403, "INSUFFICIENT_ACCESS", "insufficient access rights on object id")
@@ -204,13 +220,13 @@ def create(state: OrgState, schema: SObjectSchema, values: dict[str, Any]) -> Re
     _check_writable(schema)
     stamp = state.now()
     record: Record = {f.name: None for f in schema.fields}
-    record.update(
-        {"IsDeleted": False, "OwnerId": state.integration_user_id, "CurrencyIsoCode": "USD"}
-    )
+    defaults = {"IsDeleted": False, "OwnerId": state.integration_user_id, "CurrencyIsoCode": "USD"}
+    record.update({name: value for name, value in defaults.items() if name in record})
     record.update(values)
     _missing_required(schema, record)
     _check_unique(state, schema, values, own="")
     _derive(schema, record, values)
+    _line_item_defaults(state, schema, record)
     record["Id"] = state.ids.mint(schema.key_prefix)
     record.update({
         "CreatedDate": stamp, "CreatedById": state.integration_user_id,

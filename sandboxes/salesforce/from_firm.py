@@ -1,4 +1,5 @@
-"""Render the firm's CRM facts as Salesforce records (Users, Accounts, Opportunities).
+"""Render the firm's CRM facts as Salesforce records (Users, Accounts, Opportunities,
+OpportunityLineItems; delivery windows and lines from `sandboxes.salesforce.deal_terms`).
 
 Ids are minted in firm order, so one firm always yields the same ids. Seeded
 timestamps are derived from the firm's dates (never from the wall clock).
@@ -7,9 +8,11 @@ timestamps are derived from the firm's dates (never from the wall clock).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sandboxes.firm import Customer, Firm, Opportunity
+from sandboxes.salesforce.deal_terms import delivery_windows, line_plan
 from sandboxes.salesforce.schema import SCHEMAS, STAGES
 
 if TYPE_CHECKING:
@@ -104,7 +107,13 @@ def _account(state: OrgState, index: int, customer: Customer, owner: str, as_of:
 
 
 def _opportunity(
-    state: OrgState, index: int, opp: Opportunity, account_id: str | None, owner: str, as_of: date
+    state: OrgState,
+    index: int,
+    opp: Opportunity,
+    account_id: str | None,
+    owner: str,
+    as_of: date,
+    window: tuple[date, date],
 ) -> Record:
     stage = STAGES[opp.stage]
     created = _at(min(opp.close_date, as_of) - timedelta(days=60), index % 480)
@@ -130,7 +139,35 @@ def _opportunity(
         "Legal_Entity__c": opp.legal_entity,
         "Rate_Card_Version__c": opp.rate_card_version,
         "Invoiced_Amount__c": opp.invoiced_amount,
+        "Start_Date__c": window[0],
+        "End_Date__c": window[1],
     }
+
+
+def _line_items(state: OrgState, opportunity: Record, window: tuple[date, date]) -> None:
+    """Three dated lines splitting an open milestone deal's amount."""
+    schema = SCHEMAS["opportunitylineitem"]
+    for description, when, amount in line_plan(opportunity["Amount"], *window):
+        state.insert(
+            schema,
+            {
+                "Id": state.ids.mint(schema.key_prefix),
+                "OpportunityId": opportunity["Id"],
+                "Name": opportunity["Name"],
+                "Description": description,
+                "ServiceDate": when,
+                "Quantity": Decimal(1),
+                "UnitPrice": amount,
+                "TotalPrice": amount,
+                "CurrencyIsoCode": opportunity["CurrencyIsoCode"],
+                "IsDeleted": False,
+                "CreatedDate": opportunity["CreatedDate"],
+                "CreatedById": opportunity["CreatedById"],
+                "LastModifiedDate": opportunity["LastModifiedDate"],
+                "LastModifiedById": opportunity["LastModifiedById"],
+                "SystemModstamp": opportunity["SystemModstamp"],
+            },
+        )
 
 
 def load_firm(state: OrgState, firm: Firm) -> str:
@@ -146,8 +183,17 @@ def load_firm(state: OrgState, firm: Firm) -> str:
         record = _account(state, index, customer, owner, firm.as_of)
         state.insert(SCHEMAS["account"], record)
         accounts[customer.key] = record["Id"]
+    windows = delivery_windows(firm)
+    open_milestone_deals: list[tuple[Record, tuple[date, date]]] = []
     for index, opp in enumerate(firm.opportunities):
         owner = users[opp.owner.lower()]
-        record = _opportunity(state, index, opp, accounts.get(opp.customer), owner, firm.as_of)
+        window = windows[opp.key]
+        record = _opportunity(
+            state, index, opp, accounts.get(opp.customer), owner, firm.as_of, window
+        )
         state.insert(SCHEMAS["opportunity"], record)
+        if opp.billing_model == "MILESTONE" and not STAGES[opp.stage].is_closed:
+            open_milestone_deals.append((record, window))
+    for record, window in open_milestone_deals:  # after every opportunity: their ids stay put
+        _line_items(state, record, window)
     return integration

@@ -3,6 +3,12 @@
 Field names are case-insensitive in SOQL and in request bodies; responses
 always use the API name as declared here. ``Opportunity.IsWon`` and
 ``IsClosed`` are derived from the stage (see `STAGES`) and read-only.
+``Start_Date__c`` / ``End_Date__c`` are the org's custom fields for the
+contracted delivery window. ``OpportunityLineItem`` carries the dated
+commercial lines of a deal (``ServiceDate``, ``TotalPrice``, ``Description``);
+the sandbox has no price books, so ``PricebookEntryId``/``Product2Id`` are
+absent and an insert needs only ``OpportunityId`` (a real org requires a
+price book entry: unverified how the gateway would pick one).
 """
 
 from __future__ import annotations
@@ -191,6 +197,29 @@ OPPORTUNITY = SObjectSchema(
         SField("Legal_Entity__c", "string", "Legal Entity", length=10),
         SField("Rate_Card_Version__c", "string", "Rate Card Version", length=20),
         SField("Invoiced_Amount__c", "currency", "Invoiced Amount"),
+        SField("Start_Date__c", "date", "Start Date"),
+        SField("End_Date__c", "date", "End Date"),
+    ),
+)  # fmt: skip
+
+OPPORTUNITY_LINE_ITEM = SObjectSchema(
+    "OpportunityLineItem",
+    "00k",
+    "Opportunity Product",
+    (
+        _ID,
+        SField(
+            "OpportunityId", "reference", "Opportunity ID", required=True,
+            reference_to="Opportunity", relationship="Opportunity",
+        ),
+        SField("Name", "string", "Opportunity Product Name", writable=False, length=376),
+        SField("Description", "string", "Line Description", length=255),
+        SField("ServiceDate", "date", "Date"),
+        SField("Quantity", "double", "Quantity"),
+        SField("UnitPrice", "currency", "Sales Price"),
+        SField("TotalPrice", "currency", "Total Price"),
+        SField("CurrencyIsoCode", "picklist", "Currency ISO Code", writable=False),
+        *_system_fields(),
     ),
 )  # fmt: skip
 
@@ -214,7 +243,9 @@ USER = SObjectSchema(
     createable=False,
 )
 
-SCHEMAS: dict[str, SObjectSchema] = {s.name.lower(): s for s in (ACCOUNT, OPPORTUNITY, USER)}
+SCHEMAS: dict[str, SObjectSchema] = {
+    s.name.lower(): s for s in (ACCOUNT, OPPORTUNITY, OPPORTUNITY_LINE_ITEM, USER)
+}
 
 
 def schema_for(name: str) -> SObjectSchema | None:
