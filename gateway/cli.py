@@ -1,4 +1,4 @@
-"""The ``engagement-gateway`` command: serve, sandbox, demo, export-schema.
+"""The ``engagement-gateway`` command: serve, sandbox, demo, export-schema, token.
 
 The `sandbox` and `demo` commands import the sandboxes lazily: their job is to
 start them. Nothing else in the product imports sandboxes.
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from domain.governance import Role
 from gateway.config import DEFAULT_SANDBOX_PORT_BASE, Settings
 
 if TYPE_CHECKING:
@@ -60,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", "-o", type=Path, default=None)
+
+    token = sub.add_parser("token", help="print a bearer token signed with EG_JWT_SECRET")
+    token.add_argument("--sub", required=True, help="the subject (user or service)")
+    token.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        choices=[r.value for r in Role],
+        help="a role the caller holds (repeat for several)",
+    )
+    token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     return parser
 
 
@@ -132,6 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(sdl)
         else:
             args.output.write_text(sdl, encoding="utf-8")
+        return 0
+    if args.command == "token":
+        from gateway.auth import mint_token
+
+        if args.ttl <= 0:
+            raise SystemExit(f"engagement-gateway: --ttl must be positive, got {args.ttl}")
+        print(mint_token(Settings(), args.sub, args.role, args.ttl))
         return 0
     if args.command == "serve":
         from gateway.app import create_app

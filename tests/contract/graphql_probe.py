@@ -89,7 +89,7 @@ class Probe:
 
     contexts: list[ProbeContext] = field(default_factory=list)
 
-    def make_context(self, correlation_id: str) -> ProbeContext:
+    def make_context(self, correlation_id: str, principal: object = None) -> ProbeContext:
         context = ProbeContext(correlation_id)
         self.contexts.append(context)
         return context

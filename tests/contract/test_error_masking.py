@@ -109,7 +109,7 @@ async def test_a_fault_outside_execution_is_a_masked_500(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     class BrokenProbe(Probe):
-        def make_context(self, correlation_id: str) -> ProbeContext:
+        def make_context(self, correlation_id: str, principal: object = None) -> ProbeContext:
             raise RuntimeError(f"could not build loaders ({SECRET})")
 
     async with probe_client(probe_app(BrokenProbe(), tmp_path)) as client:
