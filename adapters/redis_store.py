@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import fakeredis
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 __all__ = ["RedisCache", "connect_redis", "redis_ping"]
@@ -19,12 +19,22 @@ __all__ = ["RedisCache", "connect_redis", "redis_ping"]
 logger = logging.getLogger(__name__)
 
 
-def connect_redis(url: str | None) -> Redis:
-    """A client for `url`, or an in-process Redis when `url` is None."""
+def connect_redis(url: str | None, *, max_connections: int = 200, wait_s: float = 10.0) -> Redis:
+    """A client for `url`, or an in-process Redis when `url` is None.
+
+    Connections come from a blocking pool: under a burst of concurrent transitions
+    (each WATCH/MULTI holds a connection while it runs) a caller waits up to `wait_s`
+    for a free connection instead of failing at once.
+    """
     if url is None:
-        client: Redis = fakeredis.FakeAsyncRedis(decode_responses=True)
+        client: Redis = fakeredis.FakeAsyncRedis(
+            decode_responses=True, max_connections=max(max_connections, 1000)
+        )
         return client
-    return Redis.from_url(url, decode_responses=True)
+    pool = BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=max_connections, timeout=wait_s
+    )
+    return Redis(connection_pool=pool)
 
 
 async def redis_ping(client: Redis, timeout_s: float = 2.0) -> tuple[bool, str | None]:

@@ -11,19 +11,25 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from adapters.redis_store import RedisCache, connect_redis, redis_ping
+from domain.observability import MetricsSink, NullMetrics
+from gateway.auth import BearerAuthMiddleware, TokenAuthority, warn_if_demo_secret
+from gateway.catalog import load_catalog
 from gateway.config import Settings
 from gateway.correlation import CorrelationIdMiddleware
 from gateway.deadline import RequestDeadlineMiddleware
+from gateway.governance_wiring import build_governed
 from gateway.graphiql import STATIC_PREFIX, GraphiQLPage
 from gateway.graphiql_examples import EXAMPLES
 from gateway.graphql_http import GraphQLView
+from gateway.metrics import HttpMetricsMiddleware, PrometheusMetrics, metrics_endpoint
 from gateway.wiring import build_systems
 from resolvers.context import ContextFactory
 from resolvers.schema import schema
@@ -41,7 +47,12 @@ def create_app(
     """Build the gateway. `transports` routes a system's calls in-process (tests)."""
     settings = settings or Settings()
     systems = build_systems(settings, transports)
-    redis = connect_redis(settings.redis_url)
+    redis = connect_redis(settings.redis_url, max_connections=settings.redis_max_connections)
+    authority = TokenAuthority.from_settings(settings)
+    warn_if_demo_secret(settings)
+    # One registry per app, never prometheus-client's global one.
+    prometheus = PrometheusMetrics(CollectorRegistry()) if settings.metrics_enabled else None
+    metrics: MetricsSink = prometheus or NullMetrics()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -61,25 +72,42 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await systems.aclose()
-            await redis.aclose()
-
     reference = ReferenceData(
         systems, RedisCache(redis, settings.redis_prefix), settings.reference_ttl_s
     )
+    governed = build_governed(
+        settings, systems, redis, reference, load_catalog(settings.service_catalog_path), metrics
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await governed.start()  # resumes what a previous process left incomplete
+        try:
+            yield
+        finally:
+            await governed.stop()
+            await systems.aclose()
+            await redis.aclose()
+
     graphiql = GraphiQLPage(EXAMPLES)
     graphql = GraphQLView(
         schema,
-        ContextFactory(systems=systems, reference=reference, options=settings.graph_options()),
+        ContextFactory(
+            systems=systems,
+            reference=reference,
+            options=settings.graph_options(),
+            governance=governed.governance,
+        ),
         graphiql=graphiql,
     )
+    observed: list[BaseRoute] = []
+    measured: list[Middleware] = []
+    if prometheus is not None:
+        observed = [Route("/metrics", metrics_endpoint(prometheus), methods=["GET"])]
+        measured = [Middleware(HttpMetricsMiddleware, metrics=prometheus)]
     app = Starlette(
         routes=[
+            *observed,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql),  # every method: the view answers 405 itself
@@ -89,6 +117,8 @@ def create_app(
         ],
         middleware=[
             Middleware(CorrelationIdMiddleware),
+            *measured,  # outside auth: refused requests are counted too
+            Middleware(BearerAuthMiddleware, authority=authority),
             Middleware(RequestDeadlineMiddleware, budget_s=settings.request_budget_s),
         ],
         lifespan=lifespan,
@@ -97,4 +127,7 @@ def create_app(
     app.state.systems = systems
     app.state.redis = redis
     app.state.reference = reference
+    app.state.metrics = metrics  # a MetricsSink for the workflows
+    app.state.token_authority = authority
+    app.state.governed = governed
     return app

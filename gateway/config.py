@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,9 +12,12 @@ from adapters.resilience import ResiliencePolicy
 from resolvers.context import GraphOptions
 from workflows.paging import MAX_PAGE_SIZE
 
-__all__ = ["DEFAULT_SANDBOX_PORT_BASE", "Settings"]
+__all__ = ["DEFAULT_SANDBOX_PORT_BASE", "DEMO_JWT_SECRET", "Settings"]
 
 DEFAULT_SANDBOX_PORT_BASE = 9100
+# Signs the demo's tokens; the gateway logs a warning at startup while it is in use.
+# At least 32 bytes: RFC 7518 §3.2 wants an HS256 key no shorter than the hash.
+DEMO_JWT_SECRET = "eg-demo-jwt-secret-not-for-production"
 
 
 def _sandbox_url(offset: int) -> str:
@@ -31,6 +35,7 @@ class Settings(BaseSettings):
     # No URL: an in-process Redis (fakeredis) that lives and dies with the process.
     redis_url: str | None = None
     redis_prefix: str = "eg:"
+    redis_max_connections: int = Field(default=200, ge=4)  # per process; callers queue beyond
 
     salesforce_url: str = _sandbox_url(0)
     salesforce_client_id: str = "eg-demo-client"
@@ -67,6 +72,16 @@ class Settings(BaseSettings):
     # time left, and no retry is started or slept for past it.
     request_budget_s: float = Field(default=8.0, gt=0)
 
+    # Callers: bearer JWTs (HS256) signed with this secret, for this issuer and audience.
+    # No token: an anonymous caller (queries only); a bad one: 401.
+    jwt_secret: SecretStr = Field(default=SecretStr(DEMO_JWT_SECRET), min_length=32)
+    jwt_issuer: str = "engagement-gateway"
+    jwt_audience: str = "engagement-gateway"
+    jwt_leeway_s: float = Field(default=30.0, ge=0, le=300)  # clock skew allowed on exp/iat
+
+    # GET /metrics (Prometheus) and the HTTP request metrics.
+    metrics_enabled: bool = True
+
     # /readyz probes each system with this timeout.
     readiness_timeout_s: float = Field(default=2.0, gt=0)
 
@@ -75,6 +90,19 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=MAX_PAGE_SIZE, ge=1, le=1000)
     reference_ttl_s: int = Field(default=300, ge=1)  # legal entities, rate cards, people
     as_of: date | None = None  # "today" for due billing-schedule lines; unset: the real date
+
+    # Governed transitions.
+    service_catalog_path: Path | None = None  # None: the packaged demo catalogue
+    idempotency_ttl_s: int = Field(default=86_400, ge=60)  # how long a key returns its result
+    operation_retention_s: int = Field(default=30 * 86_400, ge=3600)  # finished journals
+    step_attempts: int = Field(default=3, ge=1, le=20)  # per saga step, then dead letter
+    step_backoff_s: float = Field(default=0.5, ge=0)  # first retry of a failed step
+    lease_ms: int = Field(default=10_000, ge=1000)  # a runner's hold on an operation
+    resume_interval_s: float = Field(default=5.0, gt=0)  # sweep for orphaned operations
+    event_processors: bool = True  # opportunity.won starts activation in this process
+    min_free_percent: int = Field(default=50, ge=0, le=100)  # delivery readiness
+    over_allocation_threshold_percent: int = Field(default=100, ge=1, le=300)
+    closed_through: date | None = None  # billing periods ending on or before it are closed
 
     @field_validator("harvest_rate_limit", mode="before")
     @classmethod

@@ -40,6 +40,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from domain.governance import Principal
+from gateway.auth import principal_of
 from gateway.error_masking import format_errors, internal_error
 from gateway.graphiql import GraphiQLPage
 from gateway.graphql_request import (
@@ -52,12 +54,13 @@ from gateway.graphql_request import (
     params_from_body,
     params_from_query_string,
 )
+from resolvers.context import Context
 
 __all__ = ["ContextMaker", "GraphQLView", "correlation_id_of"]
 
 logger = logging.getLogger("gateway.graphql")
 
-ContextMaker = Callable[[str], Any]
+ContextMaker = Callable[[str, Principal | None], Any]  # (correlation id, caller)
 _ALLOWED = {
     "GET": frozenset({OperationType.QUERY}),
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
@@ -73,7 +76,7 @@ def correlation_id_of(scope: Scope) -> str:
 class GraphQLView(GraphQL[Any, None]):
     """`/graphql`: queries over GET, queries and mutations over POST, GraphiQL for browsers.
 
-    `make_context(correlation_id)` builds each request's context; `schema` is
+    `make_context(correlation_id, principal)` builds each request's context; `schema` is
     any strawberry schema (tests mount their own).
     """
 
@@ -91,7 +94,14 @@ class GraphQLView(GraphQL[Any, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Any:
-        return self._make_context(correlation_id_of(request.scope))
+        return self._context(request)
+
+    def _context(self, request: Request | WebSocket) -> Any:
+        context = self._make_context(correlation_id_of(request.scope), principal_of(request.scope))
+        if isinstance(context, Context):  # tests may mount schemas with contexts of their own
+            key = request.headers.get("idempotency-key")
+            context.idempotency_key = key.strip() if key and key.strip() else None
+        return context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,7 +175,7 @@ class GraphQLView(GraphQL[Any, None]):
             result = await self.schema.execute(
                 params.query,
                 variable_values=params.variables,
-                context_value=self._make_context(cid),
+                context_value=self._context(request),
                 root_value=None,
                 operation_name=params.operation_name,
                 allowed_operation_types=_ALLOWED[request.method],

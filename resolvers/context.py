@@ -13,7 +13,9 @@ from datetime import date
 
 from strawberry.types import Info as _Info
 
+from domain.governance import Principal
 from resolvers.loaders import Loaders
+from workflows.governance import Governance
 from workflows.paging import MAX_PAGE_SIZE
 from workflows.reference import ReferenceData, RequestReference
 from workflows.systems import Systems
@@ -39,6 +41,9 @@ class Context:
     loaders: Loaders
     reference: RequestReference
     options: GraphOptions = field(default_factory=GraphOptions)
+    principal: Principal | None = None  # the authenticated caller; None: anonymous
+    governance: Governance | None = None  # governed transitions (mutations)
+    idempotency_key: str | None = None  # the request's Idempotency-Key header
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +51,17 @@ class ContextFactory:
     systems: Systems
     reference: ReferenceData
     options: GraphOptions = field(default_factory=GraphOptions)
+    governance: Governance | None = None
 
-    def __call__(self, correlation_id: str) -> Context:
+    def __call__(self, correlation_id: str, principal: Principal | None = None) -> Context:
         return Context(
             systems=self.systems,
             correlation_id=correlation_id,
             loaders=Loaders(self.systems, naive=self.options.naive),
             reference=RequestReference(self.reference),
             options=self.options,
+            principal=principal,
+            governance=self.governance,
         )
 
 

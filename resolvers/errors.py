@@ -4,7 +4,9 @@ A field whose system failed resolves to null and adds an error carrying
 ``extensions {code, system, correlationId}`` so clients can tell which system
 is missing. Codes: UPSTREAM_UNAVAILABLE (timeout, 5xx, throttled, breaker
 open), UPSTREAM_REJECTED (the system refused the request), NOT_FOUND,
-BAD_USER_INPUT (our own validation: cursors, page sizes, ids).
+BAD_USER_INPUT (our own validation: cursors, page sizes, ids, illegal transitions),
+FORBIDDEN (the caller lacks a role the transition needs), IDEMPOTENCY_CONFLICT (a key
+reused with another input).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from domain.errors import (
 )
 from domain.money import CurrencyMismatch
 from resolvers.context import Info
+from workflows.transitions import Forbidden, IdempotencyConflict
 
 __all__ = ["bad_input", "checked", "guarded", "not_found", "to_graphql_error"]
 
@@ -31,6 +34,10 @@ P = ParamSpec("P")
 
 
 def _code(exc: DomainError) -> str:
+    if isinstance(exc, Forbidden):
+        return "FORBIDDEN"
+    if isinstance(exc, IdempotencyConflict):
+        return "IDEMPOTENCY_CONFLICT"
     if isinstance(exc, NotFound):
         return "NOT_FOUND"
     if isinstance(exc, InvalidInput):

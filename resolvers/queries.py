@@ -10,6 +10,7 @@ from domain.ids import CustomerKey, EngagementKey, RecordId, is_engagement_key
 from domain.models import BillingModel, CustomerStatus
 from resolvers.context import Info
 from resolvers.errors import bad_input, checked, guarded, not_found
+from resolvers.governance_queries import GovernanceQuery
 from resolvers.ids import node_id_or_natural
 from resolvers.system_types import SystemStatus
 from resolvers.types.common import Connection, connection_from
@@ -41,7 +42,7 @@ class CustomerFilterInput:
 
 
 @strawberry.type
-class Query:
+class Query(GovernanceQuery):
     node: relay.Node | None = relay.node()
 
     @strawberry.field(description="Health and latency of each system behind the gateway.")

@@ -25,6 +25,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
+from resolvers.mutations import Mutation
 from resolvers.queries import Query
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "schema"]
@@ -61,6 +62,7 @@ _LIMIT_RULES = [
 
 schema = GraphSchema(
     query=Query,
+    mutation=Mutation,
     federation_version="2.11",
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),

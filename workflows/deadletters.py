@@ -1,0 +1,103 @@
+"""Operating the dead-letter queue: replay (resume the operation) or discard (with a reason).
+
+Replaying resumes the operation at the step that failed, with fresh attempts;
+every step before it stays committed, so nothing is done twice. Discarding
+ends the operation for good, runs the compensation its kind defines for the
+steps already done, and keeps the dead letter (with the reason) for the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from domain.errors import InvalidInput
+from domain.governance import AuditEntry, DeadLetter, DeadLetterStatus
+from domain.observability import MetricsSink
+from domain.operations import Commit, Operation, OperationStatus
+from domain.store import GovernanceStore
+from workflows.operations import OperationRunner
+from workflows.transitions import Caller, authorise
+
+__all__ = ["Compensation", "DeadLetters"]
+
+Compensation = Callable[[Operation], Awaitable[list[str]]]
+"""Undo what a discarded operation's done steps did; returns what was undone."""
+
+
+@dataclass(slots=True)
+class DeadLetters:
+    store: GovernanceStore
+    runner: OperationRunner
+    metrics: MetricsSink
+    compensations: dict[str, Compensation]
+
+    async def _pending(self, dead_letter_id: str) -> tuple[DeadLetter, Operation]:
+        letter = await self.store.get_dead_letter(dead_letter_id)
+        if letter is None:
+            raise InvalidInput(f"no dead letter {dead_letter_id}")
+        if letter.status is not DeadLetterStatus.PENDING:
+            raise InvalidInput(
+                f"dead letter {dead_letter_id} is already {letter.status.value.lower()}"
+            )
+        operation = await self.store.get_operation(letter.operation_id)
+        if operation is None:
+            raise InvalidInput(f"the operation of dead letter {dead_letter_id} has expired")
+        return letter, operation
+
+    async def replay(self, dead_letter_id: str, caller: Caller) -> tuple[DeadLetter, Operation]:
+        principal = authorise("replayDeadLetter", caller)
+        letter, operation = await self._pending(dead_letter_id)
+        if letter.step:
+            await self.store.reset_step(operation.id, letter.step)
+        replayed = letter.model_copy(
+            update={"status": DeadLetterStatus.REPLAYED, "replays": letter.replays + 1}
+        )
+        await self.store.put_dead_letter(replayed)
+        await self._audit(operation, principal.subject, f"replayed dead letter {letter.id}")
+        await self.store.set_status(operation.id, OperationStatus.RUNNING)
+        outcome = await self.runner.run(operation.id)
+        self.metrics.dead_letter_replayed(letter.operation, outcome.status.value.lower())
+        note = f"replay ended {outcome.status.value}"
+        replayed = replayed.model_copy(update={"note": note})
+        await self.store.put_dead_letter(replayed)
+        return replayed, outcome
+
+    async def discard(
+        self, dead_letter_id: str, reason: str, caller: Caller
+    ) -> tuple[DeadLetter, list[str]]:
+        principal = authorise("discardDeadLetter", caller)
+        if not reason.strip():
+            raise InvalidInput("discarding a dead letter needs a reason")
+        letter, operation = await self._pending(dead_letter_id)
+        compensate = self.compensations.get(operation.kind)
+        undone = await compensate(operation) if compensate else []
+        discarded = letter.model_copy(
+            update={"status": DeadLetterStatus.DISCARDED, "note": reason.strip()}
+        )
+        await self.store.put_dead_letter(discarded)
+        await self._audit(
+            operation,
+            principal.subject,
+            f"discarded dead letter {letter.id}: {reason.strip()}",
+            undone,
+        )
+        await self.store.set_status(operation.id, OperationStatus.DISCARDED)
+        self.metrics.dead_letter_replayed(letter.operation, "discarded")
+        return discarded, undone
+
+    async def _audit(
+        self, operation: Operation, actor: str, outcome: str, undone: list[str] | None = None
+    ) -> None:
+        entry = AuditEntry(
+            at=operation.created_at.now(operation.created_at.tzinfo),
+            actor=actor,
+            role="ADMIN",
+            action=f"{operation.kind}.dead_letter",
+            engagement_key=operation.engagement_key,
+            correlation_id=operation.correlation_id,
+            operation_id=operation.id,
+            outcome=outcome,
+            after={"compensated": undone} if undone else None,
+        )
+        await self.store.commit(operation.id, step=None, commit=Commit(audit=(entry,)))

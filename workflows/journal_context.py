@@ -1,0 +1,41 @@
+"""What a step of a journaled operation sees while it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from domain.events import Event, event_id
+from domain.operations import NO_EFFECTS, Commit, Operation
+
+__all__ = ["StepContext"]
+
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(slots=True)
+class StepContext:
+    operation: Operation
+    step: str
+    now: datetime
+    details: dict[str, Any] = field(default_factory=dict)  # added to a rejection's result
+    rejection_commit: Commit = NO_EFFECTS  # extra effects committed if the step rejects
+
+    def event(self, cls: type[E], *, subject: str | None = None, **data: Any) -> E:
+        """An event caused by this step, with a stable id (operation, step, type, subject)."""
+        operation = self.operation
+        about = subject or operation.engagement_key
+        return cls(
+            id=event_id(operation.id, self.step, cls.type, about or ""),
+            subject=about,
+            time=self.now,
+            correlation_id=operation.correlation_id,
+            causation_id=operation.id,
+            actor=operation.actor,
+            **data,
+        )
+
+    def output(self, step: str) -> dict[str, Any]:
+        """What an earlier step of the operation committed."""
+        return self.operation.output(step)

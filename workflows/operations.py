@@ -1,0 +1,424 @@
+"""The operation runner: every governed transition and saga runs through it.
+
+An operation is a list of steps. Before a step runs, its attempt is journaled;
+after it runs, its output and effects (events, audit, exceptions, claims) are
+committed in one atomic write. A step therefore runs at least once and commits
+exactly once; each step must be idempotent towards its system (external IDs,
+idempotency headers, look-ups before create). Outcomes:
+
+* every step committed -> SUCCEEDED, with the result the last step returned;
+* a step raised `BusinessRuleViolation` -> REJECTED, with a business exception
+  routed to its owner role (never retried);
+* a technical failure outlived `step_attempts` -> DEAD_LETTERED, with a dead
+  letter holding the full context; replaying it resumes at the failed step.
+
+One runner holds an operation at a time (a lease in the store, renewed while
+it runs); a request that finds the operation held waits for its outcome, and
+takes it over if the holder died (its lease lapsed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from adapters.http import request_deadline
+from domain.errors import AdapterError, BusinessRuleViolation, UpstreamRejected
+from domain.events import ExceptionRaised, event_id
+from domain.governance import AuditEntry, BusinessException, DeadLetter, Role
+from domain.observability import MetricsSink
+from domain.operations import NO_EFFECTS, Commit, Operation, OperationStatus
+from domain.store import ClaimConflict, GovernanceStore
+from workflows.journal_context import StepContext
+
+__all__ = ["OperationKind", "OperationRunner", "Step", "StepResult"]
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    output: dict[str, Any] = field(default_factory=dict)
+    commit: Commit = NO_EFFECTS
+    before: dict[str, Any] | None = None  # for the audit entry
+    after: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # set by the last step: the operation's result
+    status: OperationStatus | None = None  # ends the operation otherwise than SUCCEEDED
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    run: Callable[[StepContext], Awaitable[StepResult]]
+    # (code, owner role, message): a business exception raised when the step is dead-lettered,
+    # for failures that leave the business in a state someone must know about
+    exception_on_failure: tuple[str, Role, str] | None = None
+
+
+class OperationKind(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def steps(self, operation: Operation) -> Sequence[Step]: ...
+
+
+@dataclass(slots=True)
+class OperationRunner:
+    store: GovernanceStore
+    kinds: dict[str, OperationKind]
+    metrics: MetricsSink
+    holder: str  # this process, as the lease holder
+    clock: Clock = utc_now
+    step_attempts: int = 3
+    backoff_base_s: float = 0.2
+    lease_ms: int = 10_000
+    wait_timeout_s: float = 60.0
+    _rng: random.Random = field(default_factory=random.Random)
+    _running: set[asyncio.Task[Operation]] = field(default_factory=set)
+
+    async def submit(self, operation: Operation) -> Operation:
+        """Journal `operation` (or find the journaled one) and return its outcome."""
+        journaled = await self.store.open_operation(operation)
+        if journaled.status.finished:
+            return journaled
+        return await self.run(journaled.id)
+
+    async def run(self, operation_id: str) -> Operation:
+        """Run the operation if no one else does; else wait for its outcome."""
+        deadline = asyncio.get_running_loop().time() + self.wait_timeout_s
+        delay = 0.02
+        while True:
+            operation = await self._load(operation_id)
+            if operation.status is not OperationStatus.RUNNING:
+                return operation
+            if await self.store.acquire_lease(operation_id, self.holder, self.lease_ms):
+                task = self._detached(operation_id)
+                remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+                try:
+                    return await asyncio.wait_for(asyncio.shield(task), remaining)
+                except TimeoutError:
+                    return await self._load(operation_id)  # still running: reported pending
+            if asyncio.get_running_loop().time() > deadline:
+                return operation  # still running elsewhere: the caller reports it as pending
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    async def resume_incomplete(self) -> int:
+        """Resume every RUNNING operation nobody holds (after a crash); returns how many."""
+        resumed = 0
+        for operation_id in await self.store.incomplete_operations():
+            if await self.store.acquire_lease(operation_id, self.holder, self.lease_ms):
+                await asyncio.shield(self._detached(operation_id))
+                resumed += 1
+        return resumed
+
+    def _detached(self, operation_id: str) -> asyncio.Task[Operation]:
+        """Run a held operation in a task of its own: it outlives the request that started it
+        (a client that disconnects or times out does not cut a saga short), and it is not
+        bound by that request's time budget - each vendor call keeps its own timeout."""
+        context = contextvars.copy_context()
+        context.run(request_deadline.set, None)
+        task = asyncio.create_task(self._held_then_release(operation_id), context=context)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
+
+    async def _held_then_release(self, operation_id: str) -> Operation:
+        try:
+            return await self._run_held(operation_id)
+        finally:
+            await self.store.release_lease(operation_id, self.holder)
+
+    async def drain(self) -> None:
+        """Cancel operations still running in this process (shutdown); their journals keep
+        them RUNNING, so the next process (or another replica) resumes them."""
+        tasks = list(self._running)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+
+    async def _load(self, operation_id: str) -> Operation:
+        operation = await self.store.get_operation(operation_id)
+        if operation is None:
+            raise KeyError(f"no operation {operation_id}")
+        return operation
+
+    async def _run_held(self, operation_id: str) -> Operation:
+        done = asyncio.Event()
+        renewer = asyncio.create_task(self._renew(operation_id, done))
+        try:
+            return await self._steps(operation_id)
+        finally:
+            done.set()  # never cancelled mid-call: a store call cut short can leave its
+            await renewer  # connection (and the embedded store's lock) in a bad state
+
+    async def _renew(self, operation_id: str, done: asyncio.Event) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.lease_ms / 3000)
+                return
+            if not await self.store.renew_lease(operation_id, self.holder, self.lease_ms):
+                logger.warning("lost the lease on %s", operation_id)
+                return
+
+    async def _steps(self, operation_id: str) -> Operation:
+        operation = await self._load(operation_id)
+        if operation.status is not OperationStatus.RUNNING:
+            return operation
+        kind = self.kinds[operation.kind]
+        while True:  # the steps may depend on what earlier steps found: ask again each time
+            steps = kind.steps(operation)
+            pending = [i for i, step in enumerate(steps) if not operation.done(step.name)]
+            if not pending:
+                if operation.status is OperationStatus.RUNNING:  # all done before a crash
+                    await self.store.set_status(operation_id, OperationStatus.SUCCEEDED)
+                    operation = await self._load(operation_id)
+                return operation
+            index = pending[0]
+            finished = await self._step(operation, steps[index], last=index == len(steps) - 1)
+            operation = await self._load(operation_id)
+            if finished or operation.status is not OperationStatus.RUNNING:
+                return operation
+
+    async def _step(self, operation: Operation, step: Step, *, last: bool) -> bool:
+        """Run one step to commit; True when the operation ended with it."""
+        context = StepContext(operation=operation, step=step.name, now=self.clock())
+        while True:
+            attempt = await self.store.step_started(operation.id, step.name)
+            if attempt > self.step_attempts:
+                await self._dead_letter(operation, step, attempt - 1, None)
+                return True
+            try:
+                outcome = await step.run(context)
+            except BusinessRuleViolation as violation:
+                await self._reject(operation, step.name, violation, context)
+                return True
+            except Exception as exc:  # technical: retried, then dead-lettered
+                await self.store.step_failed(operation.id, step.name, _describe(exc))
+                self.metrics.saga_step(f"{operation.kind}.{step.name}", "failed")
+                if not _retryable(exc) or attempt >= self.step_attempts:
+                    await self._dead_letter(operation, step, attempt, exc)
+                    return True
+                await asyncio.sleep(self._backoff(attempt))
+                continue
+            ends = last or outcome.result is not None or outcome.status is not None
+            status = (outcome.status or OperationStatus.SUCCEEDED) if ends else None
+            audit = AuditEntry(
+                at=self.clock(),
+                actor=operation.actor,
+                role=operation.role,
+                action=f"{operation.kind}.{step.name}",
+                engagement_key=operation.engagement_key,
+                correlation_id=operation.correlation_id,
+                operation_id=operation.id,
+                before=outcome.before,
+                after=outcome.after if outcome.after is not None else outcome.output or None,
+            )
+            commit = outcome.commit
+            effects = Commit(
+                events=commit.events,
+                audit=(*commit.audit, audit),
+                exceptions=commit.exceptions,
+                dead_letters=commit.dead_letters,
+                claims=commit.claims,
+                claim_owner=commit.claim_owner,
+                release_claims=commit.release_claims,
+                records=commit.records,
+            )
+            try:
+                await self.store.commit(
+                    operation.id,
+                    step=step.name,
+                    output=outcome.output,
+                    commit=effects,
+                    status=status,
+                    result=outcome.result if ends else None,
+                )
+            except ClaimConflict as conflict:
+                refusal = BusinessRuleViolation(
+                    f"{conflict}; nothing was posted",
+                    owner_role=Role.FINANCE,
+                    code="ALREADY_BILLED",
+                )
+                await self._reject(operation, step.name, refusal, context)
+                return True
+            self.metrics.saga_step(f"{operation.kind}.{step.name}", "done")
+            for raised in commit.exceptions:
+                self.metrics.business_exception(raised.code, raised.owner_role)
+            if ends:
+                self.metrics.transition(operation.kind, (status or "").lower())
+            return ends
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.backoff_base_s * (2 ** (attempt - 1)) * (0.5 + self._rng.random()))
+
+    async def _reject(
+        self,
+        operation: Operation,
+        step: str,
+        violation: BusinessRuleViolation,
+        context: StepContext,
+    ) -> None:
+        exception = business_exception(operation, violation, self.clock(), context.details)
+        event = ExceptionRaised(
+            id=event_id(operation.id, step, ExceptionRaised.type),
+            subject=operation.engagement_key,
+            time=self.clock(),
+            correlation_id=operation.correlation_id,
+            causation_id=operation.id,
+            actor=operation.actor,
+            exception_id=exception.id,
+            code=exception.code,
+            owner_role=exception.owner_role,
+            message=exception.message,
+        )
+        audit = AuditEntry(
+            at=self.clock(),
+            actor=operation.actor,
+            role=operation.role,
+            action=f"{operation.kind}.{step}",
+            engagement_key=operation.engagement_key,
+            correlation_id=operation.correlation_id,
+            operation_id=operation.id,
+            outcome=f"rejected: {violation.code}",
+        )
+        result = {
+            "rejected": True,
+            "code": violation.code,
+            "message": str(violation),
+            "owner_role": violation.owner_role,
+            "exception_id": exception.id,
+            **context.details,
+        }
+        extra = context.rejection_commit
+        await self.store.commit(
+            operation.id,
+            step=None,
+            commit=Commit(
+                events=(*extra.events, event),
+                audit=(*extra.audit, audit),
+                exceptions=(*extra.exceptions, exception),
+            ),
+            status=OperationStatus.REJECTED,
+            result=result,
+        )
+        self.metrics.business_exception(violation.code, violation.owner_role)
+        self.metrics.transition(operation.kind, "rejected")
+
+    async def _dead_letter(
+        self, operation: Operation, step: Step, attempts: int, exc: BaseException | None
+    ) -> None:
+        current = await self._load(operation.id)
+        now = self.clock()
+        record = current.steps.get(step.name)
+        error = (
+            _describe(exc) if exc else (record.error if record else None) or "attempts exhausted"
+        )
+        letter = DeadLetter(
+            id=event_id(operation.id, step.name, "dead-letter", str(attempts), now.isoformat()),
+            operation=operation.kind,
+            operation_id=operation.id,
+            step=step.name,
+            engagement_key=operation.engagement_key,
+            error=error,
+            error_type=type(exc).__name__ if exc else "AttemptsExhausted",
+            system=getattr(exc, "system", None),
+            attempts=attempts,
+            failed_at=now,
+            correlation_id=operation.correlation_id,
+            actor=operation.actor,
+            context={
+                "input": operation.input,
+                "completed_steps": sorted(n for n in current.steps if current.done(n)),
+            },
+        )
+        audit = AuditEntry(
+            at=now,
+            actor=operation.actor,
+            role=operation.role,
+            action=f"{operation.kind}.{step.name}",
+            engagement_key=operation.engagement_key,
+            correlation_id=operation.correlation_id,
+            operation_id=operation.id,
+            outcome=f"dead-lettered: {letter.error}",
+        )
+        exceptions: tuple[BusinessException, ...] = ()
+        events: tuple[ExceptionRaised, ...] = ()
+        if step.exception_on_failure is not None:
+            code, role, message = step.exception_on_failure
+            violation = BusinessRuleViolation(
+                f"{message} ({letter.error}); replay dead letter {letter.id} once fixed",
+                owner_role=role,
+                code=code,
+            )
+            raised = business_exception(operation, violation, now, {"dead_letter_id": letter.id})
+            exceptions = (raised,)
+            events = (
+                ExceptionRaised(
+                    id=event_id(operation.id, step.name, ExceptionRaised.type, letter.id),
+                    subject=operation.engagement_key,
+                    time=now,
+                    correlation_id=operation.correlation_id,
+                    causation_id=operation.id,
+                    actor=operation.actor,
+                    exception_id=raised.id,
+                    code=code,
+                    owner_role=role,
+                    message=raised.message,
+                ),
+            )
+            self.metrics.business_exception(code, role)
+        await self.store.commit(
+            operation.id,
+            step=None,
+            commit=Commit(
+                events=events, audit=(audit,), exceptions=exceptions, dead_letters=(letter,)
+            ),
+            status=OperationStatus.DEAD_LETTERED,
+            result={"dead_letter_id": letter.id, "step": step.name, "error": letter.error},
+        )
+        self.metrics.dead_lettered(operation.kind)
+        self.metrics.transition(operation.kind, "dead_lettered")
+
+
+def business_exception(
+    operation: Operation,
+    violation: BusinessRuleViolation,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> BusinessException:
+    return BusinessException(
+        id=event_id(operation.id, "exception", violation.code),
+        code=violation.code,
+        message=str(violation),
+        owner_role=Role(violation.owner_role),
+        engagement_key=operation.engagement_key,
+        raised_at=now,
+        correlation_id=operation.correlation_id,
+        context={"operation": operation.kind, "operation_id": operation.id, **(details or {})},
+    )
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Vendor refusals (4xx) are not retried; they wait in the dead-letter queue for a fix."""
+    if isinstance(exc, UpstreamRejected):
+        return False
+    return isinstance(exc, AdapterError | OSError | TimeoutError)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
