@@ -34,7 +34,7 @@ def connect_redis(url: str | None, *, max_connections: int = 200, wait_s: float 
     pool = BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=max_connections, timeout=wait_s
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 async def redis_ping(client: Redis, timeout_s: float = 2.0) -> tuple[bool, str | None]:

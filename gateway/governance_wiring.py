@@ -34,6 +34,7 @@ from workflows.delivery import (
     AssignResource,
     RejectTime,
 )
+from workflows.exceptions import ResolveException
 from workflows.governance import Governance
 from workflows.operations import OperationKind, OperationRunner
 from workflows.processors import Processor
@@ -114,6 +115,7 @@ def build_governed(
         GenerateInvoice(systems, store, settings.closed_through),
         PostInvoice(systems, store),
         RecordPayment(systems),
+        ResolveException(store),
     ]
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     runner = OperationRunner(

@@ -84,6 +84,13 @@ class MilestoneAccepted:
 
 
 @strawberry.type
+class ExceptionResolved:
+    operation_id: strawberry.ID
+    exception_id: str
+    resolution: str
+
+
+@strawberry.type
 class DeadLetterReplayed:
     dead_letter: DeadLetter
     operation: Operation
@@ -109,6 +116,9 @@ TimeRejectionResult = Annotated[
 ]
 ExpenseApprovalResult = Annotated[
     ExpensesApproved | Failure, strawberry.union("ExpenseApprovalResult")
+]
+ExceptionResolutionResult = Annotated[
+    ExceptionResolved | Failure, strawberry.union("ExceptionResolutionResult")
 ]
 MilestoneAcceptanceResult = Annotated[
     MilestoneAccepted | Failure, strawberry.union("MilestoneAcceptanceResult")
@@ -281,6 +291,30 @@ class Mutation(BillingMutation):
             operation_id=_id(op),
             milestone_id=str(r["milestone_id"]),
             engagement_key=r.get("engagement_key"),
+        )
+
+    @strawberry.mutation(description="Close a business exception you own, saying what was done.")
+    async def resolve_business_exception(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        resolution: str,
+        idempotency_key: str | None = None,
+    ) -> ExceptionResolutionResult:
+        g = governance_of(info)
+        op = await run_transition(
+            info,
+            g.resolve_exception(
+                str(id), resolution, caller_of(info), key_of(info, idempotency_key)
+            ),
+        )
+        if op.status is not OperationStatus.SUCCEEDED:
+            return rejection_or_pending(op)
+        r = op.result or {}
+        return ExceptionResolved(
+            operation_id=_id(op),
+            exception_id=str(r["exception_id"]),
+            resolution=str(r["resolution"]),
         )
 
     @strawberry.mutation(description="Resume a dead-lettered operation at its failed step.")

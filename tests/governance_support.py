@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from adapters.store import RedisGovernanceStore
@@ -12,12 +13,15 @@ from domain.governance import Role
 from domain.operations import Operation, OperationStatus
 from gateway.auth import TokenAuthority
 from gateway.governance_wiring import Governed
-from tests.graph_support import GraphClient
+from sandboxes.firm import Firm
+from tests.graph_support import GraphClient, graph_client
+from tests.redis_support import REAL_REDIS_URL, real_redis_or_skip
 
 __all__ = [
     "FAST",
     "as_role",
     "governed",
+    "governed_client",
     "mutate",
     "open_opportunities",
     "wait_for_operation",
@@ -26,6 +30,30 @@ __all__ = [
 
 # Settings that keep transitions fast in tests: short step backoff, quick sweeps.
 FAST: dict[str, Any] = {"step_backoff_s": 0.001, "resume_interval_s": 0.05, "lease_ms": 10_000}
+
+
+@asynccontextmanager
+async def governed_client(
+    firm: Firm,
+    store_kind: str,
+    sandbox_options: dict[str, dict[str, Any]] | None = None,
+    **settings: Any,
+) -> AsyncIterator[GraphClient]:
+    """An in-process gateway whose store is the embedded Redis or the real one (own prefix)."""
+    if store_kind == "embedded":
+        async with graph_client(firm, sandbox_options, **FAST, **settings) as client:
+            yield client
+        return
+    async for _, prefix in real_redis_or_skip():
+        async with graph_client(
+            firm,
+            sandbox_options,
+            redis_url=REAL_REDIS_URL,
+            redis_prefix=prefix,
+            **FAST,
+            **settings,
+        ) as client:
+            yield client
 
 
 def governed(client: GraphClient) -> Governed:

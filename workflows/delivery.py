@@ -143,7 +143,11 @@ class ApproveTime:
         ]
         out = {"approved": [e.id for e in approved], "already_approved": sorted(
             set(e.id for e in entries) - set(todo))}  # fmt: skip
-        return StepResult(output=out, commit=Commit(events=tuple(events)), result=out)
+        audit = tuple(
+            context.audit(key or None, after={"approved": [e.id for e in group if e.id in todo]})
+            for key, group in _by_engagement(entries).items()
+        )
+        return StepResult(output=out, commit=Commit(events=tuple(events), audit=audit), result=out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +184,11 @@ class RejectTime:
             for key, group in _by_engagement(entries).items()
         )
         out = {"rejected": [e.id for e in rejected], "reason": reason}
-        return StepResult(output=out, commit=Commit(events=events), result=out)
+        audit = tuple(
+            context.audit(key or None, after={"rejected": [e.id for e in group], "reason": reason})
+            for key, group in _by_engagement(entries).items()
+        )
+        return StepResult(output=out, commit=Commit(events=events, audit=audit), result=out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +214,10 @@ class ApproveExpenses:
             for key, group in grouped.items()
         )
         out = {"approved": [e.id for e in approved]}
-        return StepResult(output=out, commit=Commit(events=events), result=out)
+        audit = tuple(
+            context.audit(key or None, after={"approved": group}) for key, group in grouped.items()
+        )
+        return StepResult(output=out, commit=Commit(events=events, audit=audit), result=out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,4 +243,5 @@ class AcceptMilestone:
             currency=milestone.amount.currency if milestone.amount else None,
         )
         out = {"milestone_id": milestone.id, "engagement_key": milestone.engagement_key}
-        return StepResult(output=out, commit=Commit(events=(event,)), result=out)
+        audit = context.audit(milestone.engagement_key, after={"accepted": milestone.id})
+        return StepResult(output=out, commit=Commit(events=(event,), audit=(audit,)), result=out)

@@ -16,7 +16,14 @@ from typing import Any
 
 from domain.catalog import ServiceCatalog
 from domain.errors import InvalidInput
-from domain.governance import AuditEntry, BusinessException, DeadLetter, DeadLetterStatus, Role
+from domain.governance import (
+    AuditEntry,
+    BusinessException,
+    DeadLetter,
+    DeadLetterStatus,
+    ExceptionStatus,
+    Role,
+)
 from domain.ids import EngagementKey, RecordId, is_engagement_key
 from domain.money import Money
 from domain.operations import Operation, OperationStatus
@@ -24,10 +31,11 @@ from domain.store import GovernanceStore
 from workflows.activation import ACTIVATION, activation_id
 from workflows.billing import draft_record, post_operation_id
 from workflows.deadletters import DeadLetters
+from workflows.exceptions import RESOLVE_EXCEPTION, resolution_id
 from workflows.operations import OperationRunner
 from workflows.policy import WinReadiness
 from workflows.systems import Systems
-from workflows.transitions import Caller, Transitions
+from workflows.transitions import Caller, Forbidden, Transitions
 from workflows.win import CLOSE_WIN, ensure_open, win_readiness
 
 __all__ = ["Governance"]
@@ -231,6 +239,37 @@ class Governance:
             caller=caller,
             idempotency_key=key,
             engagement_key=invoice.engagement_key,
+            precheck=precheck,
+        )
+
+    # --- exceptions --------------------------------------------------------------------------
+    async def resolve_exception(
+        self, exception_id: str, resolution: str, caller: Caller, key: str | None
+    ) -> Operation:
+        if not resolution.strip():
+            raise InvalidInput("say how the exception was resolved")
+        found = await self.store.get_business_exception(exception_id)
+        if found is None:
+            raise InvalidInput(f"no business exception {exception_id}")
+        principal = caller.principal
+        if principal is None or not principal.has_any({found.owner_role}):
+            raise Forbidden(
+                f"exception {exception_id} is owned by {found.owner_role}: only that role"
+                " (or ADMIN) resolves it",
+                required=frozenset({found.owner_role}),
+            )
+
+        async def precheck() -> None:
+            if found.status is ExceptionStatus.RESOLVED:
+                raise InvalidInput(f"exception {exception_id} is already resolved")
+
+        return await self.transitions.execute(
+            RESOLVE_EXCEPTION,
+            {"exception_id": exception_id, "resolution": resolution.strip()},
+            caller=caller,
+            idempotency_key=key,
+            engagement_key=found.engagement_key,
+            operation_id=resolution_id(exception_id),
             precheck=precheck,
         )
 

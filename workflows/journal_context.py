@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from domain.events import Event, event_id
+from domain.governance import AuditEntry
+from domain.ids import EngagementKey
 from domain.operations import NO_EFFECTS, Commit, Operation
 
 __all__ = ["StepContext"]
@@ -34,6 +36,28 @@ class StepContext:
             causation_id=operation.id,
             actor=operation.actor,
             **data,
+        )
+
+    def audit(
+        self,
+        engagement_key: str | None,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """An audit entry of this step for one engagement it touched (a transition over
+        records of several engagements writes one per engagement, so each trail has it)."""
+        operation = self.operation
+        return AuditEntry(
+            at=self.now,
+            actor=operation.actor,
+            role=operation.role,
+            action=f"{operation.kind}.{self.step}",
+            engagement_key=EngagementKey(engagement_key) if engagement_key else None,
+            correlation_id=operation.correlation_id,
+            operation_id=operation.id,
+            before=before,
+            after=after,
         )
 
     def output(self, step: str) -> dict[str, Any]:

@@ -11,15 +11,15 @@ from domain.governance import Role
 from domain.operations import OperationStatus
 from sandboxes.firm import Firm
 from tests.governance_support import (
-    FAST,
     as_role,
+    governed_client,
     mutate,
     open_opportunities,
     store,
     wait_for_operation,
     writes,
 )
-from tests.graph_support import GraphClient, graph_client
+from tests.graph_support import GraphClient
 
 READINESS = """query($id: ID!) { winReadiness(opportunityId: $id) {
   ready engagementKey checks { name passed reason ownerRole } } }"""
@@ -42,9 +42,9 @@ ACTIVATE = """mutation($eng: String!, $key: String) {
   } }"""
 
 
-@pytest.fixture
-async def client(firm: Firm) -> AsyncIterator[GraphClient]:
-    async with graph_client(firm, **FAST) as gateway:
+@pytest.fixture(params=["embedded", "real"])
+async def client(firm: Firm, request: pytest.FixtureRequest) -> AsyncIterator[GraphClient]:
+    async with governed_client(firm, request.param) as gateway:
         yield gateway
 
 
@@ -185,3 +185,39 @@ async def test_the_idempotency_key_header_works_and_reuse_with_other_input_is_re
     )
     error = reused.json()["errors"][0]
     assert error["extensions"]["code"] == "IDEMPOTENCY_CONFLICT", error
+
+
+RESOLVE = """mutation($id: ID!, $text: String!, $key: String) {
+  resolveBusinessException(id: $id, resolution: $text, idempotencyKey: $key) {
+    __typename ... on ExceptionResolved { exceptionId resolution }
+  } }"""
+
+
+async def test_an_exception_is_resolved_by_its_owner_role_only(client: GraphClient) -> None:
+    crm_id, _ = await _first(client, ready=False)
+    body = await mutate(client, CLOSE, {"id": crm_id}, headers=as_role(client, Role.SALES))
+    failure = body["data"]["closeWinOpportunity"]["failures"][0]
+    exception_id = next(
+        e.id for e in await store(client).business_exceptions() if e.code == failure["name"]
+    )
+    owner = Role(failure["ownerRole"])
+    stranger = next(r for r in (Role.FINANCE, Role.PMO) if r is not owner)
+    refused = await mutate(
+        client, RESOLVE, {"id": exception_id, "text": "done"}, headers=as_role(client, stranger)
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    done = await mutate(
+        client,
+        RESOLVE,
+        {"id": exception_id, "text": "customer released from hold"},
+        headers=as_role(client, owner),
+    )
+    assert done["data"]["resolveBusinessException"] == {
+        "__typename": "ExceptionResolved",
+        "exceptionId": exception_id,
+        "resolution": "customer released from hold",
+    }
+    open_ids = {e.id for e in await store(client).business_exceptions()}
+    assert exception_id not in open_ids
+    types = [e.type for _, e in await store(client).events()]
+    assert types.count("exception.resolved") == 1
