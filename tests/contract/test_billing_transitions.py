@@ -13,8 +13,8 @@ from domain.governance import Role
 from domain.ids import EngagementKey
 from domain.models import Invoice
 from sandboxes.firm import Firm
-from tests.governance_support import FAST, as_role, mutate, store, writes
-from tests.graph_support import AS_OF, GraphClient, graph_client
+from tests.governance_support import as_role, governed_client, mutate, store, writes
+from tests.graph_support import AS_OF, GraphClient
 from workflows.systems import Systems
 
 GENERATE = """mutation($eng: String!, $end: Date!, $key: String) {
@@ -52,9 +52,9 @@ APPROVE = """mutation($ids: [ID!]!, $key: String) {
   } }"""
 
 
-@pytest.fixture
-async def client(firm: Firm) -> AsyncIterator[GraphClient]:
-    async with graph_client(firm, **FAST) as gateway:
+@pytest.fixture(params=["embedded", "real"])
+async def client(firm: Firm, request: pytest.FixtureRequest) -> AsyncIterator[GraphClient]:
+    async with governed_client(firm, request.param) as gateway:
         yield gateway
 
 
@@ -122,11 +122,11 @@ async def test_a_draft_is_posted_once_marks_its_inputs_and_updates_the_crm(
     assert empty["data"]["generateInvoice"]["code"] == "NOTHING_TO_BILL"
 
 
-@pytest.fixture
-async def unthrottled(firm: Firm) -> AsyncIterator[GraphClient]:
+@pytest.fixture(params=["embedded", "real"])
+async def unthrottled(firm: Firm, request: pytest.FixtureRequest) -> AsyncIterator[GraphClient]:
     """Harvest's 100 calls / 15 s would pace 50 concurrent generations over a minute."""
-    options = {"harvest": {"rate_limit": None}}
-    async with graph_client(firm, options, harvest_rate_limit=None, **FAST) as gateway:
+    options: dict[str, dict[str, Any]] = {"harvest": {"rate_limit": None}}
+    async with governed_client(firm, request.param, options, harvest_rate_limit=None) as gateway:
         yield gateway
 
 
