@@ -135,7 +135,7 @@ def build_governed(
         clock=_now,
         idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    dead_letters = DeadLetters(store, runner, metrics, compensations(systems))
+    dead_letters = DeadLetters(store, runner, metrics, compensations(systems, store))
     governance = Governance(
         systems=systems,
         catalog=catalog,
