@@ -15,7 +15,13 @@ from domain.operations import Operation as DomainOperation
 from domain.operations import OperationStatus
 from resolvers.context import Info
 from resolvers.ids import node_id_or_natural
-from resolvers.transition_support import caller_of, governance_of, key_of, run_transition
+from resolvers.transition_support import (
+    caller_of,
+    governance_of,
+    key_of,
+    outcome,
+    run_transition,
+)
 from resolvers.types.common import Money
 from resolvers.types.governance import (
     BusinessRejection,
@@ -79,6 +85,18 @@ class InvoicePosted:
     total: Money
     crm_invoiced_total: Decimal
 
+    @classmethod
+    def from_result(cls, op_id: strawberry.ID, r: dict[str, Any]) -> InvoicePosted:
+        return cls(
+            operation_id=op_id,
+            draft_id=strawberry.ID(r["draft_id"]),
+            invoice_id=strawberry.ID(r["invoice_id"]),
+            tran_id=r.get("tran_id"),
+            external_id=r["external_id"],
+            total=_money(r["total"]),
+            crm_invoiced_total=Decimal(r["crm_invoiced_total"]),
+        )
+
 
 @strawberry.type
 class PaymentRecorded:
@@ -87,6 +105,16 @@ class PaymentRecorded:
     invoice_id: strawberry.ID
     external_id: str
     amount: Money
+
+    @classmethod
+    def from_result(cls, op_id: strawberry.ID, r: dict[str, Any]) -> PaymentRecorded:
+        return cls(
+            operation_id=op_id,
+            payment_id=strawberry.ID(r["payment_id"]),
+            invoice_id=strawberry.ID(r["invoice_id"]),
+            external_id=r["external_id"],
+            amount=_money(r["amount"]),
+        )
 
 
 Failure = BusinessRejection | DeadLettered | TransitionPending
@@ -176,18 +204,7 @@ class BillingMutation:
         op = await run_transition(
             info, g.post_invoice(str(draft_id), caller_of(info), key_of(info, idempotency_key))
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return InvoicePosted(
-            operation_id=strawberry.ID(op.id),
-            draft_id=strawberry.ID(r["draft_id"]),
-            invoice_id=strawberry.ID(r["invoice_id"]),
-            tran_id=r.get("tran_id"),
-            external_id=r["external_id"],
-            total=_money(r["total"]),
-            crm_invoiced_total=Decimal(r["crm_invoiced_total"]),
-        )
+        return outcome(op, InvoicePosted.from_result)
 
     @strawberry.mutation(description="Post a customer payment against an invoice in the ERP.")
     async def record_payment(
@@ -212,13 +229,4 @@ class BillingMutation:
             )
 
         op = await run_transition(info, run())
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return PaymentRecorded(
-            operation_id=strawberry.ID(op.id),
-            payment_id=strawberry.ID(r["payment_id"]),
-            invoice_id=strawberry.ID(r["invoice_id"]),
-            external_id=r["external_id"],
-            amount=_money(r["amount"]),
-        )
+        return outcome(op, PaymentRecorded.from_result)

@@ -16,7 +16,13 @@ from domain.operations import Operation as DomainOperation
 from domain.operations import OperationStatus
 from resolvers.billing_mutations import BillingMutation
 from resolvers.context import Info
-from resolvers.transition_support import caller_of, governance_of, key_of, run_transition
+from resolvers.transition_support import (
+    caller_of,
+    governance_of,
+    key_of,
+    outcome,
+    run_transition,
+)
 from resolvers.types.governance import (
     BusinessRejection,
     DeadLetter,
@@ -27,79 +33,20 @@ from resolvers.types.governance import (
     TransitionPending,
     rejection_or_pending,
 )
+from resolvers.types.transitions import (
+    DeadLetterDiscarded,
+    DeadLetterReplayed,
+    EngagementActivated,
+    ExceptionResolved,
+    ExpensesApproved,
+    MilestoneAccepted,
+    OpportunityWon,
+    ResourceAssigned,
+    TimeEntriesApproved,
+    TimeEntriesRejected,
+)
 
 __all__ = ["Mutation"]
-
-
-@strawberry.type(description="The deal is Closed Won; activation starts on its own.")
-class OpportunityWon:
-    operation_id: strawberry.ID
-    opportunity_id: strawberry.ID
-    engagement_key: str | None
-    checks: list[PolicyCheck]
-
-
-@strawberry.type(description="Customer, PSA and ERP projects and billing schedule are set up.")
-class EngagementActivated:
-    operation_id: strawberry.ID
-    engagement_key: str
-    erp_customer_id: str
-    psa_project_id: str
-    erp_project_id: str
-    billing_schedule_id: str
-
-
-@strawberry.type
-class ResourceAssigned:
-    operation_id: strawberry.ID
-    engagement_key: str
-    assignment_id: str
-
-
-@strawberry.type
-class TimeEntriesApproved:
-    operation_id: strawberry.ID
-    approved_ids: list[str]
-    already_approved_ids: list[str]
-
-
-@strawberry.type
-class TimeEntriesRejected:
-    operation_id: strawberry.ID
-    rejected_ids: list[str]
-    reason: str
-
-
-@strawberry.type
-class ExpensesApproved:
-    operation_id: strawberry.ID
-    approved_ids: list[str]
-
-
-@strawberry.type
-class MilestoneAccepted:
-    operation_id: strawberry.ID
-    milestone_id: str
-    engagement_key: str | None
-
-
-@strawberry.type
-class ExceptionResolved:
-    operation_id: strawberry.ID
-    exception_id: str
-    resolution: str
-
-
-@strawberry.type
-class DeadLetterReplayed:
-    dead_letter: DeadLetter
-    operation: Operation
-
-
-@strawberry.type
-class DeadLetterDiscarded:
-    dead_letter: DeadLetter
-    compensated: list[str]
 
 
 Failure = BusinessRejection | DeadLettered | TransitionPending
@@ -179,17 +126,7 @@ class Mutation(BillingMutation):
         op = await run_transition(
             info, g.activate(engagement_key, caller_of(info), key_of(info, idempotency_key))
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return EngagementActivated(
-            operation_id=_id(op),
-            engagement_key=str(r["engagement_key"]),
-            erp_customer_id=str(r["erp_customer_id"]),
-            psa_project_id=str(r["psa_project_id"]),
-            erp_project_id=str(r["erp_project_id"]),
-            billing_schedule_id=str(r["billing_schedule_id"]),
-        )
+        return outcome(op, EngagementActivated.from_result)
 
     @strawberry.mutation(description="Staff a person; over-allocation is refused, not silent.")
     async def assign_resource(
@@ -207,14 +144,7 @@ class Mutation(BillingMutation):
         op = await run_transition(
             info, g.assign_resource(payload, caller_of(info), key_of(info, idempotency_key))
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return ResourceAssigned(
-            operation_id=_id(op),
-            engagement_key=str(r["engagement_key"]),
-            assignment_id=str(r["assignment_id"]),
-        )
+        return outcome(op, ResourceAssigned.from_result)
 
     @strawberry.mutation(description="Approve time entries; billed entries are refused.")
     async def approve_time_entries(
@@ -225,14 +155,7 @@ class Mutation(BillingMutation):
             info,
             g.approve_time([str(i) for i in ids], caller_of(info), key_of(info, idempotency_key)),
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return TimeEntriesApproved(
-            operation_id=_id(op),
-            approved_ids=list(r.get("approved", [])),
-            already_approved_ids=list(r.get("already_approved", [])),
-        )
+        return outcome(op, TimeEntriesApproved.from_result)
 
     @strawberry.mutation(description="Send time entries back; billed or locked ones are refused.")
     async def reject_time_entries(
@@ -249,14 +172,7 @@ class Mutation(BillingMutation):
                 [str(i) for i in ids], reason, caller_of(info), key_of(info, idempotency_key)
             ),
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return TimeEntriesRejected(
-            operation_id=_id(op),
-            rejected_ids=list(r.get("rejected", [])),
-            reason=str(r.get("reason", reason)),
-        )
+        return outcome(op, TimeEntriesRejected.from_result)
 
     @strawberry.mutation(description="Approve expenses; billed ones are refused.")
     async def approve_expenses(
@@ -269,11 +185,7 @@ class Mutation(BillingMutation):
                 [str(i) for i in ids], caller_of(info), key_of(info, idempotency_key)
             ),
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        return ExpensesApproved(
-            operation_id=_id(op), approved_ids=list((op.result or {}).get("approved", []))
-        )
+        return outcome(op, ExpensesApproved.from_result)
 
     @strawberry.mutation(description="Record the customer's acceptance of a completed milestone.")
     async def accept_milestone(
@@ -284,14 +196,7 @@ class Mutation(BillingMutation):
             info,
             g.accept_milestone(str(milestone_id), caller_of(info), key_of(info, idempotency_key)),
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return MilestoneAccepted(
-            operation_id=_id(op),
-            milestone_id=str(r["milestone_id"]),
-            engagement_key=r.get("engagement_key"),
-        )
+        return outcome(op, MilestoneAccepted.from_result)
 
     @strawberry.mutation(description="Close a business exception you own, saying what was done.")
     async def resolve_business_exception(
@@ -308,14 +213,7 @@ class Mutation(BillingMutation):
                 str(id), resolution, caller_of(info), key_of(info, idempotency_key)
             ),
         )
-        if op.status is not OperationStatus.SUCCEEDED:
-            return rejection_or_pending(op)
-        r = op.result or {}
-        return ExceptionResolved(
-            operation_id=_id(op),
-            exception_id=str(r["exception_id"]),
-            resolution=str(r["resolution"]),
-        )
+        return outcome(op, ExceptionResolved.from_result)
 
     @strawberry.mutation(description="Resume a dead-lettered operation at its failed step.")
     async def replay_dead_letter(self, info: Info, id: strawberry.ID) -> DeadLetterReplayed:

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
 
 from domain.errors import DomainError
+from domain.operations import Operation, OperationStatus
 from resolvers.context import Info
 from resolvers.errors import to_graphql_error
+from resolvers.types.governance import (
+    BusinessRejection,
+    DeadLettered,
+    TransitionPending,
+    rejection_or_pending,
+)
 from workflows.governance import Governance
 from workflows.transitions import Caller
 
-__all__ = ["caller_of", "governance_of", "key_of", "run_transition"]
+__all__ = ["caller_of", "governance_of", "key_of", "outcome", "run_transition"]
 
 T = TypeVar("T")
+
+Failure = BusinessRejection | DeadLettered | TransitionPending
+
+
+def outcome(op: Operation, success: Callable[[strawberry.ID, dict[str, Any]], T]) -> T | Failure:
+    """The mutation's typed result: `success` built from the operation's result, or why not."""
+    if op.status is not OperationStatus.SUCCEEDED:
+        return rejection_or_pending(op)
+    return success(strawberry.ID(op.id), op.result or {})
 
 
 def governance_of(info: Info) -> Governance:
