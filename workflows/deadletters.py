@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from domain.errors import InvalidInput
 from domain.governance import AuditEntry, DeadLetter, DeadLetterStatus
@@ -90,7 +91,7 @@ class DeadLetters:
         self, operation: Operation, actor: str, outcome: str, undone: list[str] | None = None
     ) -> None:
         entry = AuditEntry(
-            at=operation.created_at.now(operation.created_at.tzinfo),
+            at=datetime.now(UTC),
             actor=actor,
             role="ADMIN",
             action=f"{operation.kind}.dead_letter",
