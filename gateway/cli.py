@@ -117,21 +117,24 @@ def _sandboxes(args: argparse.Namespace, names: Sequence[str], base: int) -> lis
     return served
 
 
-def _announce(apps: Sequence[Served], gateway: Served | None) -> None:
+def _announce(apps: Sequence[Served], gateway: Served | None, demo_token: str | None) -> None:
     for served in apps:
         print(f"  {served.name:<11} {served.url}", flush=True)
     if gateway is not None:
         print(f"  {'gateway':<11} {gateway.url}", flush=True)
         print(f"  GraphiQL    {gateway.url}/graphql", flush=True)
         print(f"  readiness   {gateway.url}/readyz", flush=True)
+    if demo_token is not None:
+        print("  mutations need a token; for the demo (every role, 8 hours), paste in", flush=True)
+        print(f'  GraphiQL\'s Headers: {{"Authorization": "Bearer {demo_token}"}}', flush=True)
     print("ready (Ctrl-C to stop)", flush=True)
 
 
-def _run(apps: list[Served], gateway: Served | None = None) -> int:
+def _run(apps: list[Served], gateway: Served | None = None, demo_token: str | None = None) -> int:
     from gateway.servers import serve_all
 
     everything = [*apps, *([gateway] if gateway else [])]
-    return asyncio.run(serve_all(everything, on_ready=lambda: _announce(apps, gateway)))
+    return asyncio.run(serve_all(everything, on_ready=lambda: _announce(apps, gateway, demo_token)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +174,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     urls = {f"{s.name}_url": s.url for s in apps}
     settings = Settings(**urls)  # type: ignore[arg-type]
     gateway = Served("gateway", create_app(settings), args.host, args.port)
-    return _run(apps, gateway)
+    return _run(apps, gateway, _demo_token(settings))
+
+
+def _demo_token(settings: Settings) -> str | None:
+    """A token with every role, printed only while the published demo secret signs tokens."""
+    from domain.governance import Role
+    from gateway.auth import mint_token
+    from gateway.config import DEMO_JWT_SECRET
+
+    if settings.jwt_secret.get_secret_value() != DEMO_JWT_SECRET:
+        return None
+    return mint_token(settings, "demo", list(Role), ttl_s=8 * 3600)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,7 +33,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CliProcess,
         cwd=workdir,
     )
     try:
-        process.wait_for_line("ready", timeout_s=60)
+        process.wait_for_line("ready (Ctrl-C", timeout_s=60)  # not /readyz
         yield process, port, base, workdir
     finally:
         code = process.stop()
@@ -87,3 +87,20 @@ def test_demo_writes_the_discrepancy_manifest(demo: tuple[CliProcess, int, int, 
     manifest = json.loads((workdir / "var" / "discrepancies-seed42.json").read_text())
     assert manifest["seed"] == 42
     assert len(manifest["discrepancies"]) >= 6
+
+
+def test_the_printed_demo_token_authorises_a_governed_query(
+    demo: tuple[CliProcess, int, int, Path],
+) -> None:
+    process, port, _, _ = demo
+    found = [t for t in process.lines if '"Authorization": "Bearer ' in t]
+    assert found, "\n".join(process.lines)
+    token = found[0].split("Bearer ", 1)[1].split('"', 1)[0]
+    query = {"query": "{ deadLetters { id } businessExceptions { id } }"}
+    url = f"http://127.0.0.1:{port}/graphql"
+    anonymous = httpx.post(url, json=query, timeout=30).json()
+    assert anonymous["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    allowed = httpx.post(
+        url, json=query, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ).json()
+    assert allowed == {"data": {"deadLetters": [], "businessExceptions": []}}
