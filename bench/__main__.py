@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import bench_get_many, bench_graph, bench_seed
+from bench import bench_billing, bench_get_many, bench_graph, bench_seed
 
 
 def main() -> None:
@@ -12,6 +12,8 @@ def main() -> None:
     bench_get_many.main()
     print("\n== engagement graph (issue 4): dashboard, overhead, profiles ==", flush=True)
     bench_graph.main()
+    print("\n== billing run over the seeded firm (generate + post every active engagement) ==")
+    bench_billing.main()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from domain.models import InvoiceLine
 from domain.money import Money
 from domain.operations import Commit, Operation
 from domain.store import GovernanceStore
+from workflows.billing_inputs import expense_key, time_key
 from workflows.billing_read import read_billing_inputs
 from workflows.billing_rules import build_draft
 from workflows.journal_context import StepContext
@@ -109,9 +110,12 @@ class GenerateInvoice:
         if project.customer_id is None or project.subsidiary_id is None:
             raise _refuse("CONTRACT_TERMS_MISSING", f"{key}: the ERP project lacks its customer")
         draft_id = _draft_id(key, period_end, draft.lines)
-        work_days = [e.spent_date for e in billing.inputs.time_entries] + [
-            x.spent_date for x in billing.inputs.expenses
-        ]
+        # the window Harvest marks invoiced: the drafted work's own days, not all history, so
+        # work approved after this draft is marked by the invoice that bills it, not this one
+        drafted = set(draft.input_keys)
+        work_days = [
+            e.spent_date for e in billing.inputs.time_entries if time_key(e) in drafted
+        ] + [x.spent_date for x in billing.inputs.expenses if expense_key(x) in drafted]
         record: dict[str, Any] = {
             "id": draft_id,
             "engagement_key": key,
@@ -125,7 +129,12 @@ class GenerateInvoice:
             "subsidiary_id": project.subsidiary_id,
             "erp_project_id": project.id,
             "external_id": f"INV-{key}-{period_end:%Y-%m}-{draft_id[-6:]}",
+            "time_ids": sorted(e.id for e in billing.inputs.time_entries if time_key(e) in drafted),
+            "expense_ids": sorted(
+                x.id for x in billing.inputs.expenses if expense_key(x) in drafted
+            ),
             "work_from": min(work_days).isoformat() if work_days else None,
+            "work_to": max(work_days).isoformat() if work_days else None,
         }
         event = context.event(
             InvoiceGenerated,
@@ -221,11 +230,27 @@ class PostInvoice:
             engagement_key=EngagementKey(draft["engagement_key"]),
             number=draft["external_id"],
             date_from=date.fromisoformat(draft["work_from"]),
-            date_to=date.fromisoformat(draft["period_end"]),
+            date_to=date.fromisoformat(draft.get("work_to") or draft["period_end"]),
             issue_date=date.fromisoformat(draft["period_end"]),
         )
         marked = await self.systems.time.mark_invoiced(marking)
-        return StepResult(output=marked.model_dump(mode="json"))
+        # Harvest marks by date range: work approved inside the window after the draft was
+        # made is marked too, yet billed on no ERP invoice. Say so, never silently.
+        extra_time = sorted(set(marked.time_entry_ids) - set(draft.get("time_ids", [])))
+        extra_expenses = sorted(set(marked.expense_ids) - set(draft.get("expense_ids", [])))
+        effects = Commit()
+        if extra_time or extra_expenses:
+            exception, event = context.business_exception(
+                "WORK_MARKED_BEYOND_INVOICE",
+                f"the time-tracking system marked time entries {extra_time} and expenses"
+                f" {extra_expenses} as invoiced under {draft['external_id']}, but the ERP"
+                " invoice does not bill them: bill them on a manual invoice or unmark them",
+                Role.FINANCE,
+                time_entry_ids=extra_time,
+                expense_ids=extra_expenses,
+            )
+            effects = Commit(events=(event,), exceptions=(exception,))
+        return StepResult(output=marked.model_dump(mode="json"), commit=effects)
 
     async def _update_crm(self, context: StepContext) -> StepResult:
         draft = await self._draft(context)

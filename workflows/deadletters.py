@@ -1,7 +1,9 @@
 """Operating the dead-letter queue: replay (resume the operation) or discard (with a reason).
 
 Replaying resumes the operation at the step that failed, with fresh attempts;
-every step before it stays committed, so nothing is done twice. Discarding
+every step before it stays committed, so nothing is done twice. A replay that
+succeeds resolves the business exceptions raised with the dead letter (say
+INVOICE_POSTED_WITHOUT_CRM_UPDATE): the gap they report is closed. Discarding
 ends the operation for good, runs the compensation its kind defines for the
 steps already done, and keeps the dead letter (with the reason) for the record.
 """
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.errors import InvalidInput
+from domain.events import ExceptionResolved, event_id
 from domain.governance import AuditEntry, DeadLetter, DeadLetterStatus
 from domain.observability import MetricsSink
 from domain.operations import Commit, Operation, OperationStatus
@@ -60,9 +63,37 @@ class DeadLetters:
         outcome = await self.runner.run(operation.id)
         self.metrics.dead_letter_replayed(letter.operation, outcome.status.value.lower())
         note = f"replay ended {outcome.status.value}"
+        if outcome.status is OperationStatus.SUCCEEDED:
+            await self._resolve_raised(letter, operation, principal.subject)
         replayed = replayed.model_copy(update={"note": note})
         await self.store.put_dead_letter(replayed)
         return replayed, outcome
+
+    async def _resolve_raised(self, letter: DeadLetter, operation: Operation, actor: str) -> None:
+        """Resolve the open exceptions raised with `letter`, once its replay succeeded."""
+        raised = [
+            e
+            for e in await self.store.business_exceptions(limit=10_000)
+            if e.context.get("dead_letter_id") == letter.id
+        ]
+        resolution = f"replay of dead letter {letter.id} succeeded"
+        events = []
+        for exception in raised:
+            await self.store.resolve_business_exception(exception.id, resolution)
+            events.append(
+                ExceptionResolved(
+                    id=event_id(operation.id, letter.id, ExceptionResolved.type, exception.id),
+                    subject=operation.engagement_key,
+                    time=datetime.now(UTC),
+                    correlation_id=operation.correlation_id,
+                    causation_id=operation.id,
+                    actor=actor,
+                    exception_id=exception.id,
+                    resolution=resolution,
+                )
+            )
+        if events:
+            await self.store.commit(operation.id, step=None, commit=Commit(events=tuple(events)))
 
     async def discard(
         self, dead_letter_id: str, reason: str, caller: Caller

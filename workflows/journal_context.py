@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from domain.events import Event, event_id
-from domain.governance import AuditEntry
+from domain.events import Event, ExceptionRaised, event_id
+from domain.governance import AuditEntry, BusinessException, Role
 from domain.ids import EngagementKey
 from domain.operations import NO_EFFECTS, Commit, Operation
 
@@ -59,6 +59,36 @@ class StepContext:
             before=before,
             after=after,
         )
+
+    def business_exception(
+        self, code: str, message: str, owner_role: Role, **details: Any
+    ) -> tuple[BusinessException, ExceptionRaised]:
+        """A business exception this step raises (without stopping the operation) and the
+        event announcing it, to commit with the step; one per (operation, code)."""
+        operation = self.operation
+        exception = BusinessException(
+            id=event_id(operation.id, "exception", code),
+            code=code,
+            message=message,
+            owner_role=owner_role,
+            engagement_key=operation.engagement_key,
+            raised_at=self.now,
+            correlation_id=operation.correlation_id,
+            context={"operation": operation.kind, "operation_id": operation.id, **details},
+        )
+        event = ExceptionRaised(
+            id=event_id(operation.id, self.step, ExceptionRaised.type, exception.id),
+            subject=operation.engagement_key,
+            time=self.now,
+            correlation_id=operation.correlation_id,
+            causation_id=operation.id,
+            actor=operation.actor,
+            exception_id=exception.id,
+            code=code,
+            owner_role=owner_role,
+            message=message,
+        )
+        return exception, event
 
     def output(self, step: str) -> dict[str, Any]:
         """What an earlier step of the operation committed."""

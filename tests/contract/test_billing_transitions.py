@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from adapters.harvest import HarvestAdapter
+from adapters.harvest.commands import TimeEntryCreate
 from domain.governance import Role
 from domain.ids import EngagementKey
 from domain.models import Invoice
@@ -229,3 +232,38 @@ async def test_invoicing_an_engagement_that_is_not_active_is_refused(
     assert result["code"] == "ENGAGEMENT_NOT_ACTIVE"
     exceptions = await store(client).business_exceptions([Role.PMO])
     assert [e.code for e in exceptions] == ["ENGAGEMENT_NOT_ACTIVE"]
+
+
+async def test_work_approved_between_draft_and_post_is_reported_not_silently_billed(
+    client: GraphClient, firm: Firm
+) -> None:
+    """Harvest marks invoiced by date range: time approved inside the draft's window after
+    the draft was made gets marked too. The post says so with a FINANCE exception."""
+    finance, pmo = as_role(client, Role.FINANCE), as_role(client, Role.PMO)
+    key = _tm_engagement(firm)
+    billable = [
+        t for t in firm.time_entries
+        if t.engagement_key == key and t.approved and t.billable and not t.invoice
+    ]  # fmt: skip
+    inside = min(t.spent_date for t in billable) + timedelta(days=1)
+    systems: Systems = client.app.state.systems
+    harvest = cast(HarvestAdapter, systems.time)
+    late = await harvest.create_time_entry(  # logged now, dated inside the draft's window
+        TimeEntryCreate(
+            external_ref="TE-LATE-1", engagement_key=EngagementKey(key), spent_date=inside,
+            hours=Decimal("2.50"), task=billable[0].task, notes="late booking",
+        )
+    )  # fmt: skip
+    made = await mutate(client, GENERATE, {"eng": key, "end": AS_OF.isoformat()}, headers=finance)
+    draft = made["data"]["generateInvoice"]
+    entry = late
+    approved = await mutate(client, APPROVE, {"ids": [entry.id]}, headers=pmo)
+    assert approved["data"]["approveTimeEntries"]["approvedIds"] == [entry.id]
+    posted = await mutate(client, POST, {"draft": draft["draftId"]}, headers=finance)
+    assert posted["data"]["postInvoice"]["__typename"] == "InvoicePosted"
+    [exception] = [
+        e
+        for e in await store(client).business_exceptions([Role.FINANCE])
+        if e.code == "WORK_MARKED_BEYOND_INVOICE"
+    ]
+    assert exception.context["time_entry_ids"] == [entry.id]
