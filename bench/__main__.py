@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import bench_billing, bench_get_many, bench_graph, bench_seed
+from bench import bench_activation, bench_billing, bench_get_many, bench_graph, bench_seed
 
 
 def main() -> None:
@@ -14,6 +14,8 @@ def main() -> None:
     bench_graph.main()
     print("\n== billing run over the seeded firm (generate + post every active engagement) ==")
     bench_billing.main()
+    print("\n== activations per second over HTTP, sandboxes at 20 ms, real Redis ==", flush=True)
+    bench_activation.main([])
 
 
 if __name__ == "__main__":

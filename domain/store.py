@@ -74,6 +74,10 @@ class GovernanceStore(Protocol):
         self, operation_id: str, status: OperationStatus, result: dict[str, Any] | None = None
     ) -> None: ...
 
+    async def forget_operation(self, operation_id: str) -> None:
+        """Drop an id from the RUNNING set whose journal is gone."""
+        ...
+
     async def incomplete_operations(self) -> list[str]:
         """Ids of operations still RUNNING (to resume on start)."""
         ...

@@ -14,7 +14,10 @@ idempotency headers, look-ups before create). Outcomes:
 
 One runner holds an operation at a time (a lease in the store, renewed while
 it runs); a request that finds the operation held waits for its outcome, and
-takes it over if the holder died (its lease lapsed).
+takes it over if the holder died (its lease lapsed). Each run holds the lease
+under a token of its own, and checks it still does before every step: a runner
+whose lease lapsed (a stalled process) and was taken over stops after the step
+it is in, instead of running the rest of the saga alongside the new holder.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -87,6 +91,7 @@ class OperationRunner:
     lease_ms: int = 10_000
     wait_timeout_s: float = 60.0
     _rng: random.Random = field(default_factory=random.Random)
+    _runs: itertools.count[int] = field(default_factory=itertools.count)
     _running: set[asyncio.Task[Operation]] = field(default_factory=set)
 
     async def submit(self, operation: Operation) -> Operation:
@@ -104,43 +109,63 @@ class OperationRunner:
             operation = await self._load(operation_id)
             if operation.status is not OperationStatus.RUNNING:
                 return operation
-            if await self.store.acquire_lease(operation_id, self.holder, self.lease_ms):
-                task = self._detached(operation_id)
+            token = self._token()
+            if await self.store.acquire_lease(operation_id, token, self.lease_ms):
+                task = self._detached(operation_id, token)
                 remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
                 try:
-                    return await asyncio.wait_for(asyncio.shield(task), remaining)
+                    operation = await asyncio.wait_for(asyncio.shield(task), remaining)
                 except TimeoutError:
                     return await self._load(operation_id)  # still running: reported pending
+                if operation.status is not OperationStatus.RUNNING:
+                    return operation
+                # lost the lease mid-way: wait for whoever holds it now
             if asyncio.get_running_loop().time() > deadline:
                 return operation  # still running elsewhere: the caller reports it as pending
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
-    async def resume_incomplete(self) -> int:
-        """Resume every RUNNING operation nobody holds (after a crash); returns how many."""
-        resumed = 0
-        for operation_id in await self.store.incomplete_operations():
-            if await self.store.acquire_lease(operation_id, self.holder, self.lease_ms):
-                await asyncio.shield(self._detached(operation_id))
-                resumed += 1
-        return resumed
+    async def resume_incomplete(self, concurrency: int = 8) -> int:
+        """Resume every RUNNING operation nobody holds (after a crash), `concurrency` at a
+        time; returns how many were resumed. An id whose journal is gone is forgotten."""
+        gate = asyncio.Semaphore(concurrency)
 
-    def _detached(self, operation_id: str) -> asyncio.Task[Operation]:
+        async def one(operation_id: str) -> bool:
+            async with gate:
+                token = self._token()
+                if not await self.store.acquire_lease(operation_id, token, self.lease_ms):
+                    return False
+                try:
+                    await asyncio.shield(self._detached(operation_id, token))
+                except KeyError:  # no journal (expired or deleted): nothing to resume
+                    logger.warning("forgetting %s: its journal is gone", operation_id)
+                    await self.store.forget_operation(operation_id)
+                    return False
+                return True
+
+        ids = await self.store.incomplete_operations()
+        return sum(await asyncio.gather(*(one(i) for i in ids)))
+
+    def _token(self) -> str:
+        """The lease holder of one run: this process, and which of its runs."""
+        return f"{self.holder}:{next(self._runs)}"
+
+    def _detached(self, operation_id: str, token: str) -> asyncio.Task[Operation]:
         """Run a held operation in a task of its own: it outlives the request that started it
         (a client that disconnects or times out does not cut a saga short), and it is not
         bound by that request's time budget - each vendor call keeps its own timeout."""
         context = contextvars.copy_context()
         context.run(request_deadline.set, None)
-        task = asyncio.create_task(self._held_then_release(operation_id), context=context)
+        task = asyncio.create_task(self._held_then_release(operation_id, token), context=context)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return task
 
-    async def _held_then_release(self, operation_id: str) -> Operation:
+    async def _held_then_release(self, operation_id: str, token: str) -> Operation:
         try:
-            return await self._run_held(operation_id)
+            return await self._run_held(operation_id, token)
         finally:
-            await self.store.release_lease(operation_id, self.holder)
+            await self.store.release_lease(operation_id, token)
 
     async def drain(self) -> None:
         """Cancel operations still running in this process (shutdown); their journals keep
@@ -157,25 +182,31 @@ class OperationRunner:
             raise KeyError(f"no operation {operation_id}")
         return operation
 
-    async def _run_held(self, operation_id: str) -> Operation:
+    async def _run_held(self, operation_id: str, token: str) -> Operation:
         done = asyncio.Event()
-        renewer = asyncio.create_task(self._renew(operation_id, done))
+        renewer = asyncio.create_task(self._renew(operation_id, token, done))
         try:
-            return await self._steps(operation_id)
+            return await self._steps(operation_id, token)
         finally:
             done.set()  # never cancelled mid-call: a store call cut short can leave its
             await renewer  # connection (and the embedded store's lock) in a bad state
 
-    async def _renew(self, operation_id: str, done: asyncio.Event) -> None:
+    async def _renew(self, operation_id: str, token: str, done: asyncio.Event) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), self.lease_ms / 3000)
                 return
-            if not await self.store.renew_lease(operation_id, self.holder, self.lease_ms):
-                logger.warning("lost the lease on %s", operation_id)
+            if not await self._still_held(operation_id, token):
+                logger.warning("lost the lease on %s; stopping after this step", operation_id)
                 return
 
-    async def _steps(self, operation_id: str) -> Operation:
+    async def _still_held(self, operation_id: str, token: str) -> bool:
+        """Renew the lease; if it lapsed and nobody took it, take it again."""
+        return await self.store.renew_lease(
+            operation_id, token, self.lease_ms
+        ) or await self.store.acquire_lease(operation_id, token, self.lease_ms)
+
+    async def _steps(self, operation_id: str, token: str) -> Operation:
         operation = await self._load(operation_id)
         if operation.status is not OperationStatus.RUNNING:
             return operation
@@ -187,6 +218,9 @@ class OperationRunner:
                 if operation.status is OperationStatus.RUNNING:  # all done before a crash
                     await self.store.set_status(operation_id, OperationStatus.SUCCEEDED)
                     operation = await self._load(operation_id)
+                return operation
+            if not await self._still_held(operation_id, token):
+                logger.warning("%s is held by another runner now; leaving it", operation_id)
                 return operation
             index = pending[0]
             finished = await self._step(operation, steps[index], last=index == len(steps) - 1)

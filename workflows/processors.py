@@ -53,7 +53,7 @@ class Processor:
     reference: ReferenceData | None
     consumer: str
     clock: Callable[[], datetime]
-    claim_idle_ms: int = 30_000
+    claim_idle_ms: int = 10_000  # an entry a dead consumer held this long is taken over
     poll_interval_s: float = 0.05  # idle wait between reads (no blocking reads: see run_forever)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _group_ready: bool = False

@@ -21,10 +21,13 @@ from adapters.store.keys import StoreKeys
 from domain.operations import NO_EFFECTS, Commit, Operation, OperationStatus, StepRecord, StepStatus
 from domain.store import ClaimConflict
 
-__all__ = ["OperationJournal", "text"]
+__all__ = ["MAX_INTERRUPTIONS", "OperationJournal", "text"]
 
 _META = "meta"
 _STEP = "step:"
+_INTERRUPTED = "interrupted:"  # how often a step's runner died mid-attempt
+# Interrupted attempts of a step that do not count against the runner's limit.
+MAX_INTERRUPTIONS = 10
 _MAX_WATCH_RETRIES = 50
 
 
@@ -80,14 +83,41 @@ class OperationJournal:
         return operation.model_copy(update={"steps": steps})
 
     async def step_started(self, operation_id: str, step: str) -> int:
-        def change(record: StepRecord | None) -> StepRecord:
-            attempts = (record.attempts if record else 0) + 1
-            return StepRecord(
-                name=step, status=StepStatus.STARTED, attempts=attempts, updated_at=_now()
-            )
+        """Journal an attempt of `step` before it runs; return the attempt number that counts
+        against the runner's limit (the record's ``attempts`` counts every start).
 
-        record = await self._update_step(operation_id, step, change)
-        return record.attempts
+        A step found STARTED was interrupted: its runner died (SIGKILL, OOM, a lost host) or
+        was cancelled at shutdown before it recorded an outcome. That is no failure of the
+        step, so the first `MAX_INTERRUPTIONS` interruptions use up no attempt: a gateway
+        that crashes or is redeployed a few times mid-saga does not dead-letter a healthy
+        saga. Beyond that they count, so a step that kills its process every time still ends
+        in the dead-letter queue instead of crash-looping every replica.
+        """
+        key = self.keys.op(operation_id)
+        for _ in range(_MAX_WATCH_RETRIES):
+            async with self._client.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = text(await pipe.hget(key, _STEP + step))
+                    current = StepRecord.model_validate_json(raw) if raw else None
+                    interrupted = int(text(await pipe.hget(key, _INTERRUPTED + step)) or 0)
+                    if current is not None and current.status is StepStatus.DONE:
+                        await pipe.unwatch()  # type: ignore[no-untyped-call]
+                        return current.attempts - min(interrupted, MAX_INTERRUPTIONS)
+                    if current is not None and current.status is StepStatus.STARTED:
+                        interrupted += 1
+                    attempts = (current.attempts if current else 0) + 1
+                    record = StepRecord(
+                        name=step, status=StepStatus.STARTED, attempts=attempts, updated_at=_now()
+                    )
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, _STEP + step, record.model_dump_json())
+                    pipe.hset(key, _INTERRUPTED + step, interrupted)
+                    await pipe.execute()
+                    return attempts - min(interrupted, MAX_INTERRUPTIONS)
+                except WatchError:
+                    continue
+        raise RuntimeError(f"step {step} of {operation_id}: too much contention")
 
     async def step_failed(self, operation_id: str, step: str, error: str) -> None:
         def change(record: StepRecord | None) -> StepRecord:
@@ -112,6 +142,7 @@ class OperationJournal:
             )
 
         await self._update_step(operation_id, step, change)
+        await self._client.hdel(self.keys.op(operation_id), _INTERRUPTED + step)
 
     async def _update_step(self, operation_id: str, step: str, change: Any) -> StepRecord:
         key = self.keys.op(operation_id)
@@ -176,6 +207,10 @@ class OperationJournal:
             pipe.zrem(self.keys.running, operation.id)
             if status.finished:
                 pipe.expire(key, self._retention_s)
+
+    async def forget_operation(self, operation_id: str) -> None:
+        """Drop an id from the running set (its journal is gone)."""
+        await self._client.zrem(self.keys.running, operation_id)
 
     async def incomplete_operations(self) -> list[str]:
         members: list[Any] = await self._client.zrange(self.keys.running, 0, -1)

@@ -1,6 +1,7 @@
 """Where the governance store keeps things in Redis, every key under one prefix.
 
-op:{id}            hash: ``meta`` (the operation) and ``step:{name}`` (each step)
+op:{id}            hash: ``meta`` (the operation), ``step:{name}`` (each step) and
+                   ``interrupted:{name}`` (attempts of a step whose runner died mid-way)
 ops:running        zset of RUNNING operation ids (resumed on start)
 lease:{id}         who runs the operation now (SET NX PX, renewed while it runs)
 idem:{scope}:{key} the operation a client's idempotency key is bound to (with a TTL)

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.redis_store import connect_redis
 from adapters.store import RedisGovernanceStore
+from adapters.store.journal import MAX_INTERRUPTIONS
 from domain.errors import BusinessRuleViolation, UpstreamRejected, UpstreamUnavailable
 from domain.events import MilestoneAccepted
 from domain.governance import DeadLetterStatus, Principal, Role
@@ -162,6 +163,62 @@ async def test_an_operation_left_running_by_a_dead_process_resumes_after_its_las
     assert resumed.steps["second"].attempts == 2
 
 
+async def test_crashes_mid_step_use_up_no_attempt_until_they_look_like_a_crash_loop(
+    store: RedisGovernanceStore,
+) -> None:
+    """A runner that died mid-step is no failure of the step: a step interrupted again and
+    again (the gateway dies while it resumes) still runs. Past MAX_INTERRUPTIONS each
+    interruption counts, so a step that kills its process every time is dead-lettered."""
+    await store.open_operation(operation())
+    for _ in range(5):  # 5 processes died in `first`, each after journaling its attempt
+        await store.step_started("op-1", "first")
+    kind = Scripted()
+    assert await runner(store, kind, holder="p2").resume_incomplete() == 1
+    resumed = await store.get_operation("op-1")
+    assert resumed is not None and resumed.status is OperationStatus.SUCCEEDED
+    assert kind.runs == Counter({"first": 1, "second": 1, "third": 1})
+    assert resumed.steps["first"].attempts == 6  # the record still counts every start
+
+    await store.open_operation(operation("op-2"))
+    for _ in range(MAX_INTERRUPTIONS + 3):  # a crash loop
+        await store.step_started("op-2", "first")
+    looping = Scripted()
+    assert await runner(store, looping, holder="p3").resume_incomplete() == 1
+    letter = await store.get_operation("op-2")
+    assert letter is not None and letter.status is OperationStatus.DEAD_LETTERED
+    assert looping.runs == Counter()
+
+
+async def test_a_runner_whose_lease_was_taken_over_starts_no_further_step(
+    store: RedisGovernanceStore,
+) -> None:
+    """Its lease lapsed while `first` ran (a stalled process) and another replica took the
+    operation over: the stalled runner commits the step it is in and starts no other."""
+    kind = Scripted()
+    taken_over = kind._step("first")
+
+    async def first(context: StepContext) -> StepResult:
+        await store._client.delete(store.keys.lease("op-1"))  # lapsed ...
+        assert await store.acquire_lease("op-1", "other-replica", 60_000)  # ... and taken
+        return await taken_over(context)
+
+    class Stalled(Scripted):
+        def steps(self, operation: Operation) -> Sequence[Step]:
+            return [Step("first", first), *super().steps(operation)[1:]]
+
+    stalled = Stalled(runs=kind.runs)
+    await store.open_operation(operation())
+    assert await runner(store, stalled).resume_incomplete() == 1
+    left = await store.get_operation("op-1")
+    assert left is not None and left.status is OperationStatus.RUNNING
+    assert [name for name in left.steps if left.done(name)] == ["first"]
+    assert kind.runs == Counter({"first": 1})
+    await store.release_lease("op-1", "other-replica")  # the other replica, in short
+    done = await runner(store, kind, holder="p2").run("op-1")
+    assert done.status is OperationStatus.SUCCEEDED
+    assert kind.runs == Counter({"first": 1, "second": 1, "third": 1})
+
+
 async def test_two_runners_of_one_operation_run_each_step_once(
     store: RedisGovernanceStore,
 ) -> None:
@@ -182,3 +239,15 @@ async def test_a_held_operation_is_not_resumed_by_another_process(
     kind = Scripted()
     assert await runner(store, kind, holder="p2").resume_incomplete() == 0
     assert kind.runs == Counter()
+
+
+async def test_a_running_id_without_a_journal_is_forgotten_not_retried_for_ever(
+    store: RedisGovernanceStore,
+) -> None:
+    await store.open_operation(operation("gone"))
+    await store.open_operation(operation("op-1"))
+    await store._redis.delete(store.keys.op("gone"))  # expired or deleted by an operator
+    kind = Scripted()
+    assert await runner(store, kind).resume_incomplete() == 1
+    assert await store.incomplete_operations() == []
+    assert kind.runs == Counter({"first": 1, "second": 1, "third": 1})

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -48,7 +48,9 @@ def free_port_block(size: int) -> int:
 class CliProcess:
     """`engagement-gateway ...` as a subprocess; stdout lines are read in a thread."""
 
-    def __init__(self, args: Sequence[str], cwd: Path) -> None:
+    def __init__(
+        self, args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         exe = Path(sys.executable).with_name("engagement-gateway")
         self.proc = subprocess.Popen(
             [str(exe), *args],
@@ -56,7 +58,7 @@ class CliProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         )
         self.lines: list[str] = []
         self._queue: Queue[str | None] = Queue()
@@ -83,6 +85,12 @@ class CliProcess:
             if needle in line:
                 return line
         raise AssertionError(f"no line with {needle!r} in {timeout_s}s:\n" + "\n".join(self.lines))
+
+    def kill(self) -> int:
+        """SIGKILL: the process gets no chance to clean up (a crash)."""
+        self.proc.kill()
+        self.proc.wait()
+        return self.stop()
 
     def stop(self) -> int:
         if self.proc.poll() is None:
