@@ -28,19 +28,19 @@ import contextvars
 import itertools
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
 from adapters.http import request_deadline
-from domain.errors import AdapterError, BusinessRuleViolation, UpstreamRejected
-from domain.events import ExceptionRaised, event_id
-from domain.governance import AuditEntry, BusinessException, DeadLetter, Role
+from domain.errors import BusinessRuleViolation
+from domain.governance import AuditEntry, Role
 from domain.observability import MetricsSink
-from domain.operations import NO_EFFECTS, Commit, Operation, OperationStatus
+from domain.operations import Commit, Operation, OperationStatus
 from domain.store import ClaimConflict, GovernanceStore
 from workflows.journal_context import StepContext
+from workflows.operation_failures import dead_letter, describe, rejection, retryable
+from workflows.operation_steps import OperationKind, Step, StepResult
 
 __all__ = ["OperationKind", "OperationRunner", "Step", "StepResult"]
 
@@ -51,32 +51,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    output: dict[str, Any] = field(default_factory=dict)
-    commit: Commit = NO_EFFECTS
-    before: dict[str, Any] | None = None  # for the audit entry
-    after: dict[str, Any] | None = None
-    result: dict[str, Any] | None = None  # set by the last step: the operation's result
-    status: OperationStatus | None = None  # ends the operation otherwise than SUCCEEDED
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    name: str
-    run: Callable[[StepContext], Awaitable[StepResult]]
-    # (code, owner role, message): a business exception raised when the step is dead-lettered,
-    # for failures that leave the business in a state someone must know about
-    exception_on_failure: tuple[str, Role, str] | None = None
-
-
-class OperationKind(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def steps(self, operation: Operation) -> Sequence[Step]: ...
 
 
 @dataclass(slots=True)
@@ -242,9 +216,9 @@ class OperationRunner:
                 await self._reject(operation, step.name, violation, context)
                 return True
             except Exception as exc:  # technical: retried, then dead-lettered
-                await self.store.step_failed(operation.id, step.name, _describe(exc))
+                await self.store.step_failed(operation.id, step.name, describe(exc))
                 self.metrics.saga_step(f"{operation.kind}.{step.name}", "failed")
-                if not _retryable(exc) or attempt >= self.step_attempts:
+                if not retryable(exc) or attempt >= self.step_attempts:
                     await self._dead_letter(operation, step, attempt, exc)
                     return True
                 await asyncio.sleep(self._backoff(attempt))
@@ -307,48 +281,9 @@ class OperationRunner:
         violation: BusinessRuleViolation,
         context: StepContext,
     ) -> None:
-        exception = business_exception(operation, violation, self.clock(), context.details)
-        event = ExceptionRaised(
-            id=event_id(operation.id, step, ExceptionRaised.type),
-            subject=operation.engagement_key,
-            time=self.clock(),
-            correlation_id=operation.correlation_id,
-            causation_id=operation.id,
-            actor=operation.actor,
-            exception_id=exception.id,
-            code=exception.code,
-            owner_role=exception.owner_role,
-            message=exception.message,
-        )
-        audit = AuditEntry(
-            at=self.clock(),
-            actor=operation.actor,
-            role=operation.role,
-            action=f"{operation.kind}.{step}",
-            engagement_key=operation.engagement_key,
-            correlation_id=operation.correlation_id,
-            operation_id=operation.id,
-            outcome=f"rejected: {violation.code}",
-        )
-        result = {
-            "rejected": True,
-            "code": violation.code,
-            "message": str(violation),
-            "owner_role": violation.owner_role,
-            "exception_id": exception.id,
-            **context.details,
-        }
-        extra = context.rejection_commit
+        commit, result = rejection(operation, step, violation, context, self.clock())
         await self.store.commit(
-            operation.id,
-            step=None,
-            commit=Commit(
-                events=(*extra.events, event),
-                audit=(*extra.audit, audit),
-                exceptions=(*extra.exceptions, exception),
-            ),
-            status=OperationStatus.REJECTED,
-            result=result,
+            operation.id, step=None, commit=commit, status=OperationStatus.REJECTED, result=result
         )
         self.metrics.business_exception(violation.code, violation.owner_role)
         self.metrics.transition(operation.kind, "rejected")
@@ -357,102 +292,15 @@ class OperationRunner:
         self, operation: Operation, step: Step, attempts: int, exc: BaseException | None
     ) -> None:
         current = await self._load(operation.id)
-        now = self.clock()
-        record = current.steps.get(step.name)
-        error = (
-            _describe(exc) if exc else (record.error if record else None) or "attempts exhausted"
-        )
-        letter = DeadLetter(
-            id=event_id(operation.id, step.name, "dead-letter", str(attempts), now.isoformat()),
-            operation=operation.kind,
-            operation_id=operation.id,
-            step=step.name,
-            engagement_key=operation.engagement_key,
-            error=error,
-            error_type=type(exc).__name__ if exc else "AttemptsExhausted",
-            system=getattr(exc, "system", None),
-            attempts=attempts,
-            failed_at=now,
-            correlation_id=operation.correlation_id,
-            actor=operation.actor,
-            context={
-                "input": operation.input,
-                "completed_steps": sorted(n for n in current.steps if current.done(n)),
-            },
-        )
-        audit = AuditEntry(
-            at=now,
-            actor=operation.actor,
-            role=operation.role,
-            action=f"{operation.kind}.{step.name}",
-            engagement_key=operation.engagement_key,
-            correlation_id=operation.correlation_id,
-            operation_id=operation.id,
-            outcome=f"dead-lettered: {letter.error}",
-        )
-        exceptions: tuple[BusinessException, ...] = ()
-        events: tuple[ExceptionRaised, ...] = ()
-        if step.exception_on_failure is not None:
-            code, role, message = step.exception_on_failure
-            violation = BusinessRuleViolation(
-                f"{message} ({letter.error}); replay dead letter {letter.id} once fixed",
-                owner_role=role,
-                code=code,
-            )
-            raised = business_exception(operation, violation, now, {"dead_letter_id": letter.id})
-            exceptions = (raised,)
-            events = (
-                ExceptionRaised(
-                    id=event_id(operation.id, step.name, ExceptionRaised.type, letter.id),
-                    subject=operation.engagement_key,
-                    time=now,
-                    correlation_id=operation.correlation_id,
-                    causation_id=operation.id,
-                    actor=operation.actor,
-                    exception_id=raised.id,
-                    code=code,
-                    owner_role=role,
-                    message=raised.message,
-                ),
-            )
-            self.metrics.business_exception(code, role)
+        commit, result = dead_letter(current, step, attempts, exc, self.clock())
         await self.store.commit(
             operation.id,
             step=None,
-            commit=Commit(
-                events=events, audit=(audit,), exceptions=exceptions, dead_letters=(letter,)
-            ),
+            commit=commit,
             status=OperationStatus.DEAD_LETTERED,
-            result={"dead_letter_id": letter.id, "step": step.name, "error": letter.error},
+            result=result,
         )
+        for raised in commit.exceptions:
+            self.metrics.business_exception(raised.code, raised.owner_role)
         self.metrics.dead_lettered(operation.kind)
         self.metrics.transition(operation.kind, "dead_lettered")
-
-
-def business_exception(
-    operation: Operation,
-    violation: BusinessRuleViolation,
-    now: datetime,
-    details: dict[str, Any] | None = None,
-) -> BusinessException:
-    return BusinessException(
-        id=event_id(operation.id, "exception", violation.code),
-        code=violation.code,
-        message=str(violation),
-        owner_role=Role(violation.owner_role),
-        engagement_key=operation.engagement_key,
-        raised_at=now,
-        correlation_id=operation.correlation_id,
-        context={"operation": operation.kind, "operation_id": operation.id, **(details or {})},
-    )
-
-
-def _retryable(exc: BaseException) -> bool:
-    """Vendor refusals (4xx) are not retried; they wait in the dead-letter queue for a fix."""
-    if isinstance(exc, UpstreamRejected):
-        return False
-    return isinstance(exc, AdapterError | OSError | TimeoutError)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
