@@ -51,6 +51,7 @@ bench: install
 
 schema: install
 	$(BIN)/engagement-gateway export-schema --output schema.graphql
+	$(BIN)/engagement-gateway export-event-schemas --output-dir schemas/events
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var $(WEB)/node_modules

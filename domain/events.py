@@ -20,6 +20,8 @@ from domain.ids import EngagementKey
 
 __all__ = [
     "EVENT_TYPES",
+    "SCHEMA_ROOT",
+    "SOURCE",
     "Event",
     "ExceptionRaised",
     "ExceptionResolved",
@@ -35,10 +37,14 @@ __all__ = [
     "TimeApproved",
     "TimeRejected",
     "event_id",
+    "event_schema",
     "parse_event",
 ]
 
 _NAMESPACE = uuid.UUID("6f0c3b7e-2a51-4c1e-9d3a-8b7f00e1a5c2")
+
+SOURCE = "/engagement-gateway"  # the CloudEvents source: this product
+SCHEMA_ROOT = "/schemas/events"  # dataschema URI-references: schemas/events/<type>.v<n>.json
 
 
 def event_id(*parts: str) -> str:
@@ -66,19 +72,33 @@ class Event(BaseModel):
         envelope = set(Event.model_fields)
         return self.model_dump(mode="json", exclude=envelope)
 
+    @classmethod
+    def dataschema(cls) -> str:
+        """Where the JSON Schema of this type and version lives (schemas/events/)."""
+        return f"{SCHEMA_ROOT}/{cls.type}.v{cls.version}.json"
+
     def to_record(self) -> dict[str, Any]:
-        """The event as one JSON object: envelope plus ``type`` plus ``data``."""
-        return {
+        """The event as a CloudEvents 1.0 structured-mode JSON object.
+
+        ``subject`` is the engagement key; ``correlationid``, ``causationid`` and
+        ``actor`` are extension attributes, left out when they have no value (the
+        spec's rule for absent attributes), as is ``subject``.
+        """
+        record: dict[str, Any] = {
+            "specversion": "1.0",
             "id": self.id,
+            "source": SOURCE,
             "type": self.type,
-            "version": self.version,
             "subject": self.subject,
             "time": self.time.isoformat(),
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
+            "datacontenttype": "application/json",
+            "dataschema": self.dataschema(),
+            "correlationid": self.correlation_id,
+            "causationid": self.causation_id,
             "actor": self.actor,
             "data": self.data(),
         }
+        return {k: v for k, v in record.items() if v is not None}
 
 
 class OpportunityWon(Event):
@@ -199,10 +219,58 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def parse_event(record: dict[str, Any]) -> Event:
-    """The event a `to_record()` object describes; unknown types raise ValueError."""
+    """The event a `to_record()` CloudEvent describes; unknown types raise ValueError."""
     cls = EVENT_TYPES.get(str(record.get("type")))
     if cls is None:
         raise ValueError(f"unknown event type {record.get('type')!r}")
-    fields = {k: record[k] for k in ("id", "subject", "time", "correlation_id", "causation_id")}
-    fields["actor"] = record.get("actor")
-    return cls.model_validate({**fields, **record.get("data", {})})
+    return cls.model_validate(
+        {
+            "id": record["id"],
+            "subject": record.get("subject"),
+            "time": record["time"],
+            "correlation_id": record.get("correlationid"),
+            "causation_id": record.get("causationid"),
+            "actor": record.get("actor"),
+            **record.get("data", {}),
+        }
+    )
+
+
+def event_schema(cls: type[Event]) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of one event type and version, as a CloudEvent."""
+    envelope = set(Event.model_fields)
+    full = cls.model_json_schema(mode="serialization")
+    data = {
+        "type": "object",
+        "properties": {k: v for k, v in full["properties"].items() if k not in envelope},
+        "required": [k for k in full.get("required", []) if k not in envelope],
+        "additionalProperties": False,
+    }
+    optional_text = {"type": "string", "minLength": 1}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": cls.dataschema(),
+        "title": f"{cls.type} v{cls.version}",
+        "description": (cls.__doc__ or f"The {cls.type} event.").strip(),
+        "type": "object",
+        "required": [
+            "specversion", "id", "source", "type", "time", "datacontenttype", "dataschema",
+            "data",
+        ],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": {"type": "string", "minLength": 1},
+            "source": {"const": SOURCE},
+            "type": {"const": cls.type},
+            "subject": {"type": "string", "pattern": "^ENG-\\d{4}-\\d{5}$"},
+            "time": {"type": "string", "format": "date-time"},
+            "datacontenttype": {"const": "application/json"},
+            "dataschema": {"const": cls.dataschema()},
+            "correlationid": optional_text,
+            "causationid": optional_text,
+            "actor": optional_text,
+            "data": data,
+        },
+        "additionalProperties": False,
+        **({"$defs": full["$defs"]} if "$defs" in full else {}),
+    }  # fmt: skip

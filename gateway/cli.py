@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-schema", help="print or write the GraphQL SDL")
     export.add_argument("--output", "-o", type=Path, default=None)
+
+    events = sub.add_parser(
+        "export-event-schemas", help="write the JSON Schema of every event type and version"
+    )
+    events.add_argument("--output-dir", type=Path, default=Path("schemas/events"))
 
     token = sub.add_parser("token", help="print a bearer token signed with EG_JWT_SECRET")
     token.add_argument("--sub", required=True, help="the subject (user or service)")
@@ -147,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(sdl)
         else:
             args.output.write_text(sdl, encoding="utf-8")
+        return 0
+    if args.command == "export-event-schemas":
+        from domain.events import EVENT_TYPES, event_schema
+
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        for cls in EVENT_TYPES.values():
+            path = args.output_dir / f"{cls.type}.v{cls.version}.json"
+            path.write_text(json.dumps(event_schema(cls), indent=2) + "\n", encoding="utf-8")
+        print(f"{len(EVENT_TYPES)} event schemas in {args.output_dir}")
         return 0
     if args.command == "token":
         from gateway.auth import mint_token
