@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from sandboxes import SANDBOX_NAMES, create_sandbox_app
 from sandboxes.firm import Firm
 
-__all__ = ["InProcessSandboxes"]
+__all__ = ["FaultOnce", "InProcessSandboxes"]
 
 
 @dataclass
@@ -50,3 +50,33 @@ class InProcessSandboxes:
             total = (await client.get("/__sandbox/calls")).json()["total"]
             assert isinstance(total, int)
             return total
+
+
+class FaultOnce(httpx.AsyncBaseTransport):
+    """Switches one sandbox fault on (rate 1) for the first request to one endpoint only.
+
+    ``fault="error_rate"``: that request fails before it is applied;
+    ``fault="error_after_rate"``: it is applied, then its answer is lost.
+    """
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, method: str, path: str, *, fault: str
+    ) -> None:
+        self.inner, self.method, self.path, self.fault = inner, method, path, fault
+        self.armed = True
+
+    async def _set(self, around: httpx.Request, rate: int) -> None:
+        url = around.url.copy_with(path="/__sandbox/faults", query=None)
+        request = httpx.Request("POST", url, json={self.fault: rate})
+        await (await self.inner.handle_async_request(request)).aread()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        hit = request.method == self.method and request.url.path == self.path
+        if not (hit and self.armed):
+            return await self.inner.handle_async_request(request)
+        self.armed = False
+        await self._set(request, 1)
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            await self._set(request, 0)

@@ -20,6 +20,7 @@ from domain.ids import EngagementKey, RecordId
 from domain.models import ApprovalStatus, TimeEntry
 from sandboxes.firm import Firm
 from sandboxes.harvest import HARVEST_ACCOUNT_ID, HARVEST_TOKEN, create_app
+from tests.sandbox_support import FaultOnce
 from tests.support import SandboxControl, fast_policy
 
 BASE = "https://api.harvestapp.test"
@@ -58,29 +59,6 @@ async def adapter(sandbox: SandboxControl) -> AsyncIterator[HarvestAdapter]:
     made = _build(sandbox.transport)
     yield made
     await made.aclose()
-
-
-class LoseAnswerOnce(httpx.AsyncBaseTransport):
-    """Applies the first request to one endpoint, then loses its answer (error_after_rate)."""
-
-    def __init__(self, inner: httpx.ASGITransport, method: str, path: str) -> None:
-        self.inner, self.method, self.path = inner, method, path
-        self.armed = True
-
-    async def _faults(self, rate: int) -> None:
-        request = httpx.Request("POST", f"{BASE}/__sandbox/faults", json={"error_after_rate": rate})
-        await (await self.inner.handle_async_request(request)).aread()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        hit = request.method == self.method and request.url.path == self.path
-        if not (hit and self.armed):
-            return await self.inner.handle_async_request(request)
-        self.armed = False
-        await self._faults(1)
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            await self._faults(0)
 
 
 async def _open_work(adapter: HarvestAdapter, firm: Firm) -> tuple[EngagementKey, list[TimeEntry]]:
@@ -169,7 +147,7 @@ async def test_a_lost_invoice_answer_is_found_by_number_not_posted_again(
 ) -> None:
     key, entries = await _open_work(adapter, firm)
     command = _marking(key, entries, "INV-T-3")
-    lossy = LoseAnswerOnce(sandbox.transport, "POST", "/v2/invoices")
+    lossy = FaultOnce(sandbox.transport, "POST", "/v2/invoices", fault="error_after_rate")
     other = _build(lossy)
     try:
         marked = await other.mark_invoiced(command)

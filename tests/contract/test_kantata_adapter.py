@@ -31,6 +31,7 @@ from domain.money import Money
 from domain.ports import PSA
 from sandboxes.firm import Firm
 from sandboxes.kantata import KANTATA_TOKEN, create_app
+from tests.sandbox_support import FaultOnce
 from tests.support import FakeClock, RecordedSleeps, SandboxControl, closing_factory, fast_policy
 
 BASE = "http://kantata.test"
@@ -274,34 +275,10 @@ async def test_replaying_create_project_creates_nothing(
     assert await sandbox.calls("POST /api/v1/external_references.json") == 0
 
 
-class FailOnce(httpx.AsyncBaseTransport):
-    """Turns the sandbox's error faults on for the first request to one endpoint."""
-
-    def __init__(self, inner: httpx.ASGITransport, method: str, path: str) -> None:
-        self.inner, self.method, self.path = inner, method, path
-        self.armed = True
-
-    async def _faults(self, error_rate: int) -> None:
-        request = httpx.Request("POST", f"{BASE}/__sandbox/faults", json={"error_rate": error_rate})
-        response = await self.inner.handle_async_request(request)
-        await response.aread()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        hit = request.method == self.method and request.url.path == self.path
-        if not (hit and self.armed):
-            return await self.inner.handle_async_request(request)
-        self.armed = False
-        await self._faults(1)
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            await self._faults(0)
-
-
 async def test_a_failed_create_is_not_retried_and_a_replay_makes_one_workspace(
     make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
-    failing = FailOnce(sandbox.transport, "POST", "/api/v1/workspaces.json")
+    failing = FaultOnce(sandbox.transport, "POST", "/api/v1/workspaces.json", fault="error_rate")
     adapter = make_adapter(transport=failing)
     with pytest.raises(UpstreamUnavailable) as caught:
         await adapter.create_project(new_project())
@@ -318,7 +295,9 @@ async def test_a_failed_create_is_not_retried_and_a_replay_makes_one_workspace(
 async def test_a_replay_after_losing_the_link_reuses_the_orphan_workspace(
     make_adapter: AdapterFactory, sandbox: SandboxControl
 ) -> None:
-    failing = FailOnce(sandbox.transport, "POST", "/api/v1/external_references.json")
+    failing = FaultOnce(
+        sandbox.transport, "POST", "/api/v1/external_references.json", fault="error_rate"
+    )
     adapter = make_adapter(transport=failing)
     with pytest.raises(UpstreamUnavailable):
         await adapter.create_project(new_project())

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import date
 from functools import partial
 
-import httpx
 import pytest
 
 from adapters.kantata import KantataAdapter
@@ -20,6 +19,7 @@ from domain.models import MilestoneState
 from domain.money import Money
 from sandboxes.firm import Firm
 from sandboxes.kantata import KANTATA_TOKEN, create_app
+from tests.sandbox_support import FaultOnce
 from tests.support import RecordedSleeps, SandboxControl, fast_policy
 
 BASE = "http://kantata.test"
@@ -91,29 +91,6 @@ def _milestone(firm: Firm, **values: object) -> MilestoneCreate:
     return MilestoneCreate.model_validate(fields)
 
 
-class LoseAnswerOnce(httpx.AsyncBaseTransport):
-    """Applies the first request to one endpoint, then loses its answer (error_after_rate)."""
-
-    def __init__(self, inner: httpx.ASGITransport, method: str, path: str) -> None:
-        self.inner, self.method, self.path = inner, method, path
-        self.armed = True
-
-    async def _faults(self, rate: int) -> None:
-        request = httpx.Request("POST", f"{BASE}/__sandbox/faults", json={"error_after_rate": rate})
-        await (await self.inner.handle_async_request(request)).aread()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        hit = request.method == self.method and request.url.path == self.path
-        if not (hit and self.armed):
-            return await self.inner.handle_async_request(request)
-        self.armed = False
-        await self._faults(1)
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            await self._faults(0)
-
-
 # -- staffing ---------------------------------------------------------------------------
 
 
@@ -171,7 +148,7 @@ async def test_a_write_whose_answer_is_lost_is_found_not_duplicated(
 ) -> None:
     command = await _assignment(adapter, firm)
     method, path = lost.split(" ", 1)
-    lossy = LoseAnswerOnce(sandbox.transport, method, path)
+    lossy = FaultOnce(sandbox.transport, method, path, fault="error_after_rate")
     other = KantataAdapter(
         base_url=BASE, token=KANTATA_TOKEN, policy=fast_policy(), transport=lossy
     )
@@ -255,7 +232,7 @@ async def test_a_milestone_whose_answer_is_lost_is_created_once(
 ) -> None:
     command = _milestone(firm)
     method, path = lost.split(" ", 1)
-    lossy = LoseAnswerOnce(sandbox.transport, method, path)
+    lossy = FaultOnce(sandbox.transport, method, path, fault="error_after_rate")
     other = KantataAdapter(
         base_url=BASE, token=KANTATA_TOKEN, policy=fast_policy(), transport=lossy
     )

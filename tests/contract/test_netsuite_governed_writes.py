@@ -28,6 +28,7 @@ from sandboxes.netsuite import (
     NETSUITE_CLIENT_SECRET,
     create_app,
 )
+from tests.sandbox_support import FaultOnce
 from tests.support import FakeClock, RecordedSleeps, SandboxControl, fast_policy
 
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"
@@ -68,30 +69,6 @@ async def erp(app: Starlette, sleeps: RecordedSleeps) -> AsyncIterator[NetSuiteA
     await adapter.aclose()
 
 
-class LoseAnswerOnce(httpx.AsyncBaseTransport):
-    """Applies the first request to one endpoint, then loses its answer (error_after_rate)."""
-
-    def __init__(self, app: Starlette, method: str, path: str) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.method, self.path = method, path
-        self.armed = True
-
-    async def _faults(self, rate: int) -> None:
-        request = httpx.Request("POST", f"{BASE}/__sandbox/faults", json={"error_after_rate": rate})
-        await (await self.inner.handle_async_request(request)).aread()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        hit = request.method == self.method and request.url.path == self.path
-        if not (hit and self.armed):
-            return await self.inner.handle_async_request(request)
-        self.armed = False
-        await self._faults(1)
-        try:
-            return await self.inner.handle_async_request(request)
-        finally:
-            await self._faults(0)
-
-
 @pytest.fixture
 async def lossy(app: Starlette) -> AsyncIterator[Callable[[str], NetSuiteAdapter]]:
     """An adapter whose first POST/PUT to `path` is applied but its answer lost."""
@@ -105,7 +82,9 @@ async def lossy(app: Starlette) -> AsyncIterator[Callable[[str], NetSuiteAdapter
             client_id=NETSUITE_CLIENT_ID,
             client_secret=NETSUITE_CLIENT_SECRET,
             policy=fast_policy(backoff_max_s=0.004, breaker_failure_threshold=50),
-            transport=LoseAnswerOnce(app, method, path),
+            transport=FaultOnce(
+                httpx.ASGITransport(app=app), method, path, fault="error_after_rate"
+            ),
             sleep=RecordedSleeps(),
             rng=random.Random(7),
             clock=FakeClock(),
