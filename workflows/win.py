@@ -22,8 +22,7 @@ from datetime import date, timedelta
 from domain.catalog import ServiceCatalog
 from domain.commands import OpportunityUpdate
 from domain.errors import InvalidInput
-from domain.events import ExceptionRaised, OpportunityRejected, OpportunityWon, event_id
-from domain.governance import BusinessException
+from domain.events import OpportunityRejected, OpportunityWon
 from domain.ids import RecordId
 from domain.models import Assignment, Customer, Opportunity
 from domain.operations import Commit, Operation, OperationStatus
@@ -113,35 +112,14 @@ class CloseWin:
         checks = [c.model_dump(mode="json") for c in readiness.checks]
         if readiness.ready:
             return StepResult(output={"checks": checks})
-        operation = context.operation
-        exceptions = tuple(
-            BusinessException(
-                id=event_id(operation.id, "exception", failed.name),
-                code=failed.name,
-                message=failed.reason,
-                owner_role=failed.owner_role,
-                engagement_key=operation.engagement_key,
-                raised_at=context.now,
-                correlation_id=operation.correlation_id,
-                context={"operation": operation.kind, "opportunity_id": opportunity_id},
+        pairs = [
+            context.business_exception(
+                failed.name, failed.reason, failed.owner_role, opportunity_id=opportunity_id
             )
             for failed in readiness.failures
-        )
-        raised = tuple(
-            ExceptionRaised(
-                id=event_id(operation.id, "raised", e.id),
-                subject=operation.engagement_key,
-                time=context.now,
-                correlation_id=operation.correlation_id,
-                causation_id=operation.id,
-                actor=operation.actor,
-                exception_id=e.id,
-                code=e.code,
-                owner_role=e.owner_role,
-                message=e.message,
-            )
-            for e in exceptions
-        )
+        ]
+        exceptions = tuple(exception for exception, _ in pairs)
+        raised = tuple(event for _, event in pairs)
         rejected = context.event(
             OpportunityRejected,
             opportunity_id=opportunity_id,

@@ -9,9 +9,9 @@ events, audit entries, exceptions, dead letters and claims, or not at all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -21,7 +21,7 @@ from adapters.store.keys import StoreKeys
 from domain.operations import NO_EFFECTS, Commit, Operation, OperationStatus, StepRecord, StepStatus
 from domain.store import ClaimConflict
 
-__all__ = ["MAX_INTERRUPTIONS", "OperationJournal", "text"]
+__all__ = ["MAX_INTERRUPTIONS", "Contention", "OperationJournal", "text"]
 
 _META = "meta"
 _STEP = "step:"
@@ -29,6 +29,8 @@ _INTERRUPTED = "interrupted:"  # how often a step's runner died mid-attempt
 # Interrupted attempts of a step that do not count against the runner's limit.
 MAX_INTERRUPTIONS = 10
 _MAX_WATCH_RETRIES = 50
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -41,6 +43,10 @@ def text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+class Contention(RuntimeError):
+    """An optimistic transaction kept losing to concurrent writers."""
+
+
 class OperationJournal:
     """Operations, their steps and the atomic commit of a step's effects."""
 
@@ -48,6 +54,20 @@ class OperationJournal:
         self._client = client
         self.keys = StoreKeys(prefix)
         self._retention_s = retention_s
+
+    async def _optimistic(
+        self, keys: list[str], body: Callable[[Pipeline], Awaitable[T]], what: str
+    ) -> T:
+        """Run `body` under WATCH of `keys` (it reads, then MULTI ... EXEC), again from the
+        start whenever another writer touched a watched key in between."""
+        for _ in range(_MAX_WATCH_RETRIES):
+            async with self._client.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(*keys)
+                    return await body(pipe)
+                except WatchError:
+                    continue
+        raise Contention(f"{what}: too much contention")
 
     # --- operations ----------------------------------------------------------------------
     async def open_operation(self, operation: Operation) -> Operation:
@@ -94,30 +114,27 @@ class OperationJournal:
         in the dead-letter queue instead of crash-looping every replica.
         """
         key = self.keys.op(operation_id)
-        for _ in range(_MAX_WATCH_RETRIES):
-            async with self._client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    raw = text(await pipe.hget(key, _STEP + step))
-                    current = StepRecord.model_validate_json(raw) if raw else None
-                    interrupted = int(text(await pipe.hget(key, _INTERRUPTED + step)) or 0)
-                    if current is not None and current.status is StepStatus.DONE:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return current.attempts - min(interrupted, MAX_INTERRUPTIONS)
-                    if current is not None and current.status is StepStatus.STARTED:
-                        interrupted += 1
-                    attempts = (current.attempts if current else 0) + 1
-                    record = StepRecord(
-                        name=step, status=StepStatus.STARTED, attempts=attempts, updated_at=_now()
-                    )
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(key, _STEP + step, record.model_dump_json())
-                    pipe.hset(key, _INTERRUPTED + step, interrupted)
-                    await pipe.execute()
-                    return attempts - min(interrupted, MAX_INTERRUPTIONS)
-                except WatchError:
-                    continue
-        raise RuntimeError(f"step {step} of {operation_id}: too much contention")
+
+        async def body(pipe: Pipeline) -> int:
+            raw = text(await pipe.hget(key, _STEP + step))
+            current = StepRecord.model_validate_json(raw) if raw else None
+            interrupted = int(text(await pipe.hget(key, _INTERRUPTED + step)) or 0)
+            if current is not None and current.status is StepStatus.DONE:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return current.attempts - min(interrupted, MAX_INTERRUPTIONS)
+            if current is not None and current.status is StepStatus.STARTED:
+                interrupted += 1
+            attempts = (current.attempts if current else 0) + 1
+            record = StepRecord(
+                name=step, status=StepStatus.STARTED, attempts=attempts, updated_at=_now()
+            )
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(key, _STEP + step, record.model_dump_json())
+            pipe.hset(key, _INTERRUPTED + step, interrupted)
+            await pipe.execute()
+            return attempts - min(interrupted, MAX_INTERRUPTIONS)
+
+        return await self._optimistic([key], body, f"step {step} of {operation_id}")
 
     async def step_failed(self, operation_id: str, step: str, error: str) -> None:
         def change(record: StepRecord | None) -> StepRecord:
@@ -144,42 +161,37 @@ class OperationJournal:
         await self._update_step(operation_id, step, change)
         await self._client.hdel(self.keys.op(operation_id), _INTERRUPTED + step)
 
-    async def _update_step(self, operation_id: str, step: str, change: Any) -> StepRecord:
+    async def _update_step(
+        self, operation_id: str, step: str, change: Callable[[StepRecord | None], StepRecord]
+    ) -> StepRecord:
         key = self.keys.op(operation_id)
-        for _ in range(_MAX_WATCH_RETRIES):
-            async with self._client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    raw = text(await pipe.hget(key, _STEP + step))
-                    current = StepRecord.model_validate_json(raw) if raw else None
-                    if current is not None and current.status is StepStatus.DONE:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return current
-                    record: StepRecord = change(current)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(key, _STEP + step, record.model_dump_json())
-                    await pipe.execute()
-                    return record
-                except WatchError:
-                    continue
-        raise RuntimeError(f"step {step} of {operation_id}: too much contention")
+
+        async def body(pipe: Pipeline) -> StepRecord:
+            raw = text(await pipe.hget(key, _STEP + step))
+            current = StepRecord.model_validate_json(raw) if raw else None
+            if current is not None and current.status is StepStatus.DONE:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return current
+            record = change(current)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(key, _STEP + step, record.model_dump_json())
+            await pipe.execute()
+            return record
+
+        return await self._optimistic([key], body, f"step {step} of {operation_id}")
 
     async def set_status(
         self, operation_id: str, status: OperationStatus, result: dict[str, Any] | None = None
     ) -> None:
         key = self.keys.op(operation_id)
-        for _ in range(_MAX_WATCH_RETRIES):
-            async with self._client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    operation = await self._meta(pipe, key)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    self._write_status(pipe, operation, status, result)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    continue
-        raise RuntimeError(f"status of {operation_id}: too much contention")
+
+        async def body(pipe: Pipeline) -> None:
+            operation = await self._meta(pipe, key)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self._write_status(pipe, operation, status, result)
+            await pipe.execute()
+
+        await self._optimistic([key], body, f"status of {operation_id}")
 
     async def _meta(self, pipe: Pipeline, key: str) -> Operation:
         raw = text(await pipe.hget(key, _META))
@@ -229,33 +241,30 @@ class OperationJournal:
     ) -> bool:
         key = self.keys.op(operation_id)
         claim_keys = [self.keys.claim(c) for c in (*commit.claims, *commit.release_claims)]
-        for _ in range(_MAX_WATCH_RETRIES):
-            async with self._client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key, *claim_keys)
-                    if step is not None and await self._step_done(pipe, key, step):
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return False
-                    operation = await self._meta(pipe, key)
-                    releasable = await self._check_claims(pipe, commit)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if step is not None:
-                        record = StepRecord(
-                            name=step,
-                            status=StepStatus.DONE,
-                            attempts=await self._attempts(key, step),
-                            output=output or {},
-                            updated_at=_now(),
-                        )
-                        pipe.hset(key, _STEP + step, record.model_dump_json())
-                    self._write_commit(pipe, commit, releasable)
-                    if status is not None:
-                        self._write_status(pipe, operation, status, result)
-                    await pipe.execute()
-                    return True
-                except WatchError:
-                    continue
-        raise RuntimeError(f"commit of {operation_id}/{step}: too much contention")
+
+        async def body(pipe: Pipeline) -> bool:
+            if step is not None and await self._step_done(pipe, key, step):
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return False
+            operation = await self._meta(pipe, key)
+            releasable = await self._check_claims(pipe, commit)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if step is not None:
+                record = StepRecord(
+                    name=step,
+                    status=StepStatus.DONE,
+                    attempts=await self._attempts(key, step),
+                    output=output or {},
+                    updated_at=_now(),
+                )
+                pipe.hset(key, _STEP + step, record.model_dump_json())
+            self._write_commit(pipe, commit, releasable)
+            if status is not None:
+                self._write_status(pipe, operation, status, result)
+            await pipe.execute()
+            return True
+
+        return await self._optimistic([key, *claim_keys], body, f"commit of {operation_id}/{step}")
 
     async def _step_done(self, pipe: Pipeline, key: str, step: str) -> bool:
         raw = text(await pipe.hget(key, _STEP + step))
@@ -331,23 +340,23 @@ class OperationJournal:
 
     async def _if_holder(self, operation_id: str, holder: str, *, renew_ms: int | None) -> bool:
         key = self.keys.lease(operation_id)
-        for _ in range(_MAX_WATCH_RETRIES):
-            async with self._client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    if text(await pipe.get(key)) != holder:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return False
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if renew_ms is None:
-                        pipe.delete(key)
-                    else:
-                        pipe.pexpire(key, renew_ms)
-                    await pipe.execute()
-                    return True
-                except WatchError:
-                    continue
-        return False
+
+        async def body(pipe: Pipeline) -> bool:
+            if text(await pipe.get(key)) != holder:
+                await pipe.unwatch()  # type: ignore[no-untyped-call]
+                return False
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if renew_ms is None:
+                pipe.delete(key)
+            else:
+                pipe.pexpire(key, renew_ms)
+            await pipe.execute()
+            return True
+
+        try:
+            return await self._optimistic([key], body, "lease")
+        except Contention:
+            return False
 
     # --- idempotency keys, claims, documents ---------------------------------------------------
     async def bind_idempotency_key(
