@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from domain.errors import InvalidInput
 from domain.events import ExceptionResolved, event_id
-from domain.governance import AuditEntry, DeadLetter, DeadLetterStatus
+from domain.governance import AuditEntry, DeadLetter, DeadLetterStatus, ExceptionStatus
 from domain.observability import MetricsSink
 from domain.operations import Commit, Operation, OperationStatus
 from domain.store import GovernanceStore
@@ -71,11 +71,11 @@ class DeadLetters:
 
     async def _resolve_raised(self, letter: DeadLetter, operation: Operation, actor: str) -> None:
         """Resolve the open exceptions raised with `letter`, once its replay succeeded."""
-        raised = [
-            e
-            for e in await self.store.business_exceptions(limit=10_000)
-            if e.context.get("dead_letter_id") == letter.id
+        found = [
+            await self.store.get_business_exception(str(exception_id))
+            for exception_id in letter.context.get("raised_exception_ids", [])
         ]
+        raised = [e for e in found if e is not None and e.status is ExceptionStatus.OPEN]
         resolution = f"replay of dead letter {letter.id} succeeded"
         events = []
         for exception in raised:

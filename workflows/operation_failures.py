@@ -121,6 +121,7 @@ def dead_letter(
     """The effects and result of an operation whose `step` outlasted its attempts."""
     record = current.steps.get(step.name)
     error = describe(exc) if exc else (record.error if record else None) or "attempts exhausted"
+    raises = step.exception_on_failure
     letter = DeadLetter(
         id=event_id(current.id, step.name, "dead-letter", str(attempts), now.isoformat()),
         operation=current.kind,
@@ -137,12 +138,16 @@ def dead_letter(
         context={
             "input": current.input,
             "completed_steps": sorted(n for n in current.steps if current.done(n)),
+            # what a successful replay closes (the id business_exception derives below)
+            "raised_exception_ids": [event_id(current.id, "exception", raises[0])]
+            if raises
+            else [],
         },
     )
     exceptions: tuple[BusinessException, ...] = ()
     events: tuple[ExceptionRaised, ...] = ()
-    if step.exception_on_failure is not None:
-        code, role, message = step.exception_on_failure
+    if raises is not None:
+        code, role, message = raises
         violation = BusinessRuleViolation(
             f"{message} ({letter.error}); replay dead letter {letter.id} once fixed",
             owner_role=role,
