@@ -10,6 +10,7 @@ committed is never committed twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from domain.events import Event
@@ -24,7 +25,22 @@ from domain.governance import (
 from domain.ids import EngagementKey
 from domain.operations import NO_EFFECTS, Commit, Operation, OperationStatus
 
-__all__ = ["ClaimConflict", "GovernanceStore"]
+__all__ = ["ClaimConflict", "Delivery", "GovernanceStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One entry of the event stream as a consumer group delivered it.
+
+    ``event`` is None when the record does not parse (a poison entry: ``error``
+    says why); ``deliveries`` is how many times the group has handed it out.
+    """
+
+    entry_id: str
+    record: str  # the CloudEvent JSON as stored
+    event: Event | None
+    error: str | None = None
+    deliveries: int = 1
 
 
 class ClaimConflict(Exception):

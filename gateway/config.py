@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     lease_ms: int = Field(default=10_000, ge=1000)  # a runner's hold on an operation
     resume_interval_s: float = Field(default=5.0, gt=0)  # sweep for orphaned operations
     event_processors: bool = True  # opportunity.won starts activation in this process
+    event_max_deliveries: int = Field(default=5, ge=1)  # then a processed event is dead-lettered
     min_free_percent: int = Field(default=50, ge=0, le=100)  # delivery readiness
     over_allocation_threshold_percent: int = Field(default=100, ge=1, le=300)
     closed_through: date | None = None  # billing periods ending on or before it are closed

@@ -135,7 +135,17 @@ def build_governed(
         clock=_now,
         idempotency_ttl_s=settings.idempotency_ttl_s,
     )
-    dead_letters = DeadLetters(store, runner, metrics, compensations(systems, store))
+    processor = Processor(
+        source=store,
+        runner=runner,
+        reference=reference,
+        consumer=holder,
+        clock=_now,
+        max_deliveries=settings.event_max_deliveries,
+    )
+    dead_letters = DeadLetters(
+        store, runner, metrics, compensations(systems, store), event_replay=processor.replay
+    )
     governance = Governance(
         systems=systems,
         catalog=catalog,
@@ -144,9 +154,6 @@ def build_governed(
         transitions=transitions,
         dead_letter_queue=dead_letters,
         min_free_percent=settings.min_free_percent,
-    )
-    processor = Processor(
-        source=store, runner=runner, reference=reference, consumer=holder, clock=_now
     )
     return Governed(
         governance=governance,

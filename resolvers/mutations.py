@@ -220,7 +220,8 @@ class Mutation(BillingMutation):
         g = governance_of(info)
         letter, op = await run_transition(info, g.replay_dead_letter(str(id), caller_of(info)))
         return DeadLetterReplayed(
-            dead_letter=DeadLetter.from_model(letter), operation=Operation.from_model(op)
+            dead_letter=DeadLetter.from_model(letter),
+            operation=Operation.from_model(op) if op is not None else None,
         )
 
     @strawberry.mutation(description="Give up on a dead letter (compensating where defined).")

@@ -6,6 +6,10 @@ succeeds resolves the business exceptions raised with the dead letter (say
 INVOICE_POSTED_WITHOUT_CRM_UPDATE): the gap they report is closed. Discarding
 ends the operation for good, runs the compensation its kind defines for the
 steps already done, and keeps the dead letter (with the reason) for the record.
+
+A dead letter can also hold an event the event processor gave up on (a poison
+record, or one delivered too often without success): replaying it hands the
+event to the processor again; discarding it just closes it.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from domain.store import GovernanceStore
 from workflows.operations import OperationRunner
 from workflows.transitions import Caller, authorise
 
-__all__ = ["Compensation", "DeadLetters"]
+__all__ = ["EVENT_DEAD_LETTER", "Compensation", "DeadLetters", "EventReplay"]
 
 Compensation = Callable[[Operation], Awaitable[list[str]]]
 """Undo what a discarded operation's done steps did; returns what was undone."""
+EventReplay = Callable[[DeadLetter], Awaitable[None]]
+"""Handle a dead-lettered event again (workflows.processors.Processor.replay)."""
+EVENT_DEAD_LETTER = "event"  # DeadLetter.operation of an event the processor gave up on
 
 
 @dataclass(slots=True)
@@ -35,8 +42,9 @@ class DeadLetters:
     runner: OperationRunner
     metrics: MetricsSink
     compensations: dict[str, Compensation]
+    event_replay: EventReplay | None = None
 
-    async def _pending(self, dead_letter_id: str) -> tuple[DeadLetter, Operation]:
+    async def _letter(self, dead_letter_id: str) -> DeadLetter:
         letter = await self.store.get_dead_letter(dead_letter_id)
         if letter is None:
             raise InvalidInput(f"no dead letter {dead_letter_id}")
@@ -44,13 +52,22 @@ class DeadLetters:
             raise InvalidInput(
                 f"dead letter {dead_letter_id} is already {letter.status.value.lower()}"
             )
+        return letter
+
+    async def _pending(self, dead_letter_id: str) -> tuple[DeadLetter, Operation]:
+        letter = await self._letter(dead_letter_id)
         operation = await self.store.get_operation(letter.operation_id)
         if operation is None:
             raise InvalidInput(f"the operation of dead letter {dead_letter_id} has expired")
         return letter, operation
 
-    async def replay(self, dead_letter_id: str, caller: Caller) -> tuple[DeadLetter, Operation]:
+    async def replay(
+        self, dead_letter_id: str, caller: Caller
+    ) -> tuple[DeadLetter, Operation | None]:
+        """Resume the dead letter's operation (None for an event's: handled again)."""
         principal = authorise("replayDeadLetter", caller)
+        if (letter := await self._letter(dead_letter_id)).operation == EVENT_DEAD_LETTER:
+            return await self._replay_event(letter, principal.subject), None
         letter, operation = await self._pending(dead_letter_id)
         if letter.step:
             await self.store.reset_step(operation.id, letter.step)
@@ -68,6 +85,21 @@ class DeadLetters:
         replayed = replayed.model_copy(update={"note": note})
         await self.store.put_dead_letter(replayed)
         return replayed, outcome
+
+    async def _replay_event(self, letter: DeadLetter, actor: str) -> DeadLetter:
+        if self.event_replay is None:
+            raise InvalidInput(f"dead letter {letter.id} is an event and no processor runs here")
+        await self.event_replay(letter)  # raises (and the letter stays pending) if it fails
+        self.metrics.dead_letter_replayed(letter.operation, "succeeded")
+        replayed = letter.model_copy(
+            update={
+                "status": DeadLetterStatus.REPLAYED,
+                "replays": letter.replays + 1,
+                "note": f"event handled again by {actor}",
+            }
+        )
+        await self.store.put_dead_letter(replayed)
+        return replayed
 
     async def _resolve_raised(self, letter: DeadLetter, operation: Operation, actor: str) -> None:
         """Resolve the open exceptions raised with `letter`, once its replay succeeded."""
@@ -101,6 +133,13 @@ class DeadLetters:
         principal = authorise("discardDeadLetter", caller)
         if not reason.strip():
             raise InvalidInput("discarding a dead letter needs a reason")
+        if (letter := await self._letter(dead_letter_id)).operation == EVENT_DEAD_LETTER:
+            discarded = letter.model_copy(
+                update={"status": DeadLetterStatus.DISCARDED, "note": reason.strip()}
+            )
+            await self.store.put_dead_letter(discarded)
+            self.metrics.dead_letter_replayed(letter.operation, "discarded")
+            return discarded, []
         letter, operation = await self._pending(dead_letter_id)
         compensate = self.compensations.get(operation.kind)
         undone = await compensate(operation) if compensate else []

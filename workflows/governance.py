@@ -288,7 +288,7 @@ class Governance:
 
     async def replay_dead_letter(
         self, dead_letter_id: str, caller: Caller
-    ) -> tuple[DeadLetter, Operation]:
+    ) -> tuple[DeadLetter, Operation | None]:
         return await self.dead_letter_queue.replay(dead_letter_id, caller)
 
     async def discard_dead_letter(

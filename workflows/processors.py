@@ -5,22 +5,33 @@ The processor reads the firm's stream in a consumer group (at-least-once):
 delivery finds the saga and does nothing), and change events drop stale
 reference data. An entry is acknowledged only after it was handled; entries a
 dead consumer left unacknowledged are claimed after `claim_idle_ms`.
+
+An entry is never retried forever: one that does not parse (a poison record)
+is dead-lettered at once, and one the group has delivered more than
+`max_deliveries` times without an acknowledgement (its handling keeps failing,
+or keeps killing its consumer) is dead-lettered with the last error seen here.
+Either way it is acknowledged, so the group moves on; `replay` handles the
+dead letter's event again once the cause is fixed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from domain.events import Event, OpportunityWon
-from domain.governance import SYSTEM_PRINCIPAL
+from domain.errors import InvalidInput
+from domain.events import Event, OpportunityWon, event_id, parse_event
+from domain.governance import SYSTEM_PRINCIPAL, DeadLetter
 from domain.operations import Operation
+from domain.store import Delivery
 from workflows.activation import ACTIVATION, activation_id
+from workflows.deadletters import EVENT_DEAD_LETTER
 from workflows.operations import OperationRunner
 from workflows.reference import ReferenceData
 from workflows.transitions import fingerprint
@@ -30,6 +41,7 @@ __all__ = ["ACTIVATION_GROUP", "EventSource", "Processor"]
 logger = logging.getLogger(__name__)
 
 ACTIVATION_GROUP = "activation"
+_LAST_ERRORS = 1000  # entries whose last handling error is remembered (for dead letters)
 
 
 class EventSource(Protocol):
@@ -37,13 +49,15 @@ class EventSource(Protocol):
 
     async def read_group(
         self, group: str, consumer: str, *, count: int = 100, block_ms: int | None = None
-    ) -> list[tuple[str, Event]]: ...
+    ) -> list[Delivery]: ...
 
     async def claim_stale(
         self, group: str, consumer: str, *, min_idle_ms: int, count: int = 100
-    ) -> list[tuple[str, Event]]: ...
+    ) -> list[Delivery]: ...
 
     async def ack(self, group: str, *entry_ids: str) -> int: ...
+
+    async def put_dead_letter(self, dead_letter: DeadLetter) -> None: ...
 
 
 @dataclass(slots=True)
@@ -55,23 +69,86 @@ class Processor:
     clock: Callable[[], datetime]
     claim_idle_ms: int = 10_000  # an entry a dead consumer held this long is taken over
     poll_interval_s: float = 0.05  # idle wait between reads (no blocking reads: see run_forever)
+    max_deliveries: int = 5  # deliveries without an ack before the entry is dead-lettered
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _group_ready: bool = False
+    _last_errors: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> None:
         await self.source.ensure_group(ACTIVATION_GROUP, start="0")
         self._group_ready = True
 
     async def run_once(self, *, block_ms: int | None = None) -> int:
-        """Handle what is waiting (stale entries first); returns how many were handled."""
+        """Handle what is waiting (stale entries first); returns how many were handled.
+
+        A failing entry stays pending (it comes back once idle for `claim_idle_ms`)
+        and does not hold up the entries after it."""
         entries = await self.source.claim_stale(
             ACTIVATION_GROUP, self.consumer, min_idle_ms=self.claim_idle_ms
         )
         entries += await self.source.read_group(ACTIVATION_GROUP, self.consumer, block_ms=block_ms)
-        for entry_id, event in entries:
-            await self.handle(event)
-            await self.source.ack(ACTIVATION_GROUP, entry_id)
+        for delivery in entries:
+            if delivery.event is None:
+                await self._give_up(delivery, delivery.error or "unreadable record")
+            elif delivery.deliveries > self.max_deliveries:
+                last = self._last_errors.get(delivery.entry_id, "its consumer never acknowledged")
+                reason = f"delivered {delivery.deliveries} times without success; last: {last}"
+                await self._give_up(delivery, reason)
+            else:
+                try:
+                    await self.handle(delivery.event)
+                except Exception as exc:  # retried on a later delivery, then dead-lettered
+                    self._remember(delivery.entry_id, f"{type(exc).__name__}: {exc}")
+                    logger.warning("handling event %s failed", delivery.entry_id, exc_info=True)
+                    continue
+                await self.source.ack(ACTIVATION_GROUP, delivery.entry_id)
+            self._last_errors.pop(delivery.entry_id, None)
         return len(entries)
+
+    async def _give_up(self, delivery: Delivery, reason: str) -> None:
+        """Dead-letter the entry (with its record, for replay) and acknowledge it."""
+        event = delivery.event
+        letter_id = event_id(ACTIVATION_GROUP, delivery.entry_id, "dead-letter")
+        await self.source.put_dead_letter(
+            DeadLetter(
+                id=letter_id,
+                operation=EVENT_DEAD_LETTER,
+                operation_id=f"event:{ACTIVATION_GROUP}:{delivery.entry_id}",
+                step=event.type if event else None,
+                engagement_key=event.subject if event else None,
+                error=reason,
+                error_type="PoisonEvent" if event is None else "UndeliverableEvent",
+                system=None,
+                attempts=delivery.deliveries,
+                failed_at=self.clock(),
+                correlation_id=event.correlation_id if event else None,
+                actor=SYSTEM_PRINCIPAL.subject,
+                context={
+                    "group": ACTIVATION_GROUP,
+                    "entry_id": delivery.entry_id,
+                    "record": delivery.record,
+                },
+            )
+        )
+        await self.source.ack(ACTIVATION_GROUP, delivery.entry_id)
+        logger.error("event %s dead-lettered: %s", delivery.entry_id, reason)
+
+    def _remember(self, entry_id: str, error: str) -> None:
+        self._last_errors.pop(entry_id, None)
+        self._last_errors[entry_id] = error
+        while len(self._last_errors) > _LAST_ERRORS:
+            del self._last_errors[next(iter(self._last_errors))]
+
+    async def replay(self, letter: DeadLetter) -> None:
+        """Handle a dead-lettered event again (the dead-letter queue's replay)."""
+        record = str(letter.context.get("record", ""))
+        try:
+            event = parse_event(json.loads(record))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(
+                f"dead letter {letter.id} holds an event that cannot be read ({exc}); discard it"
+            ) from exc
+        await self.handle(event)
 
     async def run_forever(self) -> None:
         """Poll without blocking reads: a blocking XREADGROUP holds its connection (and

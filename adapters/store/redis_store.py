@@ -20,6 +20,7 @@ from domain.governance import (
     Role,
 )
 from domain.ids import EngagementKey
+from domain.store import Delivery
 
 __all__ = ["RedisGovernanceStore"]
 
@@ -143,21 +144,37 @@ class RedisGovernanceStore(OperationJournal):
 
     async def read_group(
         self, group: str, consumer: str, *, count: int = 100, block_ms: int | None = None
-    ) -> list[tuple[str, Event]]:
+    ) -> list[Delivery]:
         """New entries for `consumer` (at-least-once: acknowledge each with `ack`)."""
         answer: Any = await self._redis.xreadgroup(
             group, consumer, {self.keys.events: ">"}, count=count, block=block_ms
         )
-        return self._entries(answer)
+        return [self._delivery(entry_id, fields) for entry_id, fields in self._raw(answer)]
 
     async def claim_stale(
         self, group: str, consumer: str, *, min_idle_ms: int, count: int = 100
-    ) -> list[tuple[str, Event]]:
-        """Entries delivered to a consumer that never acknowledged them (it died)."""
+    ) -> list[Delivery]:
+        """Entries delivered to a consumer that never acknowledged them (it died or failed),
+        with how many times each has now been delivered."""
         answer: Any = await self._redis.xautoclaim(
             self.keys.events, group, consumer, min_idle_ms, start_id="0-0", count=count
         )
-        return self._entries([[self.keys.events, answer[1]]])
+        entries = self._raw([[self.keys.events, answer[1]]])
+        if not entries:
+            return []
+        pending: list[Any] = await self._redis.xpending_range(
+            self.keys.events,
+            group,
+            min=entries[0][0],
+            max=entries[-1][0],
+            count=len(entries),
+            consumername=consumer,
+        )
+        counts = {text(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        return [
+            self._delivery(entry_id, fields, counts.get(entry_id, 1))
+            for entry_id, fields in entries
+        ]
 
     async def ack(self, group: str, *entry_ids: str) -> int:
         if not entry_ids:
@@ -165,12 +182,20 @@ class RedisGovernanceStore(OperationJournal):
         return int(await self._redis.xack(self.keys.events, group, *entry_ids))
 
     @staticmethod
-    def _entries(answer: Any) -> list[tuple[str, Event]]:
-        found: list[tuple[str, Event]] = []
-        for _stream, entries in answer or []:
-            for entry_id, fields in entries or []:
-                if not fields:  # deleted (trimmed) while pending
-                    continue
-                record = json.loads(text(fields.get("record")) or "{}")
-                found.append((text(entry_id) or "", parse_event(record)))
-        return found
+    def _raw(answer: Any) -> list[tuple[str, dict[Any, Any]]]:
+        """(entry id, fields) of a stream answer, without entries trimmed while pending."""
+        return [
+            (text(entry_id) or "", fields)
+            for _stream, entries in answer or []
+            for entry_id, fields in entries or []
+            if fields
+        ]
+
+    @staticmethod
+    def _delivery(entry_id: str, fields: dict[Any, Any], deliveries: int = 1) -> Delivery:
+        record = text(fields.get("record")) or ""
+        try:
+            event = parse_event(json.loads(record))
+        except (ValueError, KeyError, TypeError) as exc:  # pydantic's errors are ValueErrors
+            return Delivery(entry_id, record, None, f"{type(exc).__name__}: {exc}", deliveries)
+        return Delivery(entry_id, record, event, None, deliveries)

@@ -137,7 +137,10 @@ class ExceptionResolved:
 @strawberry.type
 class DeadLetterReplayed:
     dead_letter: DeadLetter
-    operation: Operation
+    operation: Operation | None = strawberry.field(
+        description="The resumed operation; null when the dead letter held an event, which"
+        " was handled again."
+    )
 
 
 @strawberry.type

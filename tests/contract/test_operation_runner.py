@@ -116,7 +116,7 @@ async def test_exhausted_retries_dead_letter_and_a_replay_resumes_at_the_failed_
     admin = Caller(Principal(subject="ops", roles=frozenset({Role.ADMIN})))
     queue = DeadLetters(store, run, NullMetrics(), {})
     replayed, outcome = await queue.replay(letter.id, admin)
-    assert outcome.status is OperationStatus.SUCCEEDED
+    assert outcome is not None and outcome.status is OperationStatus.SUCCEEDED
     assert replayed.status is DeadLetterStatus.REPLAYED and replayed.replays == 1
     assert kind.runs == Counter({"first": 1, "second": 4, "third": 1})
     with pytest.raises(Exception, match="already replayed"):
