@@ -41,8 +41,10 @@ chromium:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 
 # pytest exits 5 when it collected no test: say so plainly rather than fail.
+# Two workers (pytest-xdist): every test keeps its own ports, key prefix and sandboxes.
+PYTEST_WORKERS ?= 2
 pytest: install chromium
-	$(BIN)/pytest; rc=$$?; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests were collected"; exit 0; fi; exit $$rc
 
 ## bench: figures for bench/RESULTS.md (not part of `make test`)
