@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bench import bench_activation, bench_billing, bench_get_many, bench_graph, bench_seed
+from bench import (
+    bench_activation,
+    bench_billing,
+    bench_get_many,
+    bench_graph,
+    bench_inbound,
+    bench_seed,
+    bench_subscriptions,
+)
 
 
 def main() -> None:
@@ -16,6 +24,10 @@ def main() -> None:
     bench_billing.main()
     print("\n== activations per second over HTTP, sandboxes at 20 ms, real Redis ==", flush=True)
     bench_activation.main([])
+    print("\n== live state (issue 6): subscribers on one gateway, real Redis ==", flush=True)
+    bench_subscriptions.main([])
+    print("\n== inbound sync lag: vendor change -> canonical event, 1 s polling ==", flush=True)
+    bench_inbound.main([])
 
 
 if __name__ == "__main__":

@@ -6,10 +6,18 @@ journal is the outbox). An event's ``id`` is derived from what caused it
 (the operation and step), never random, so a transition replayed after a
 crash publishes the same id again: delivery is at-least-once and consumers
 dedupe on ``id``.
+
+Some events announce an occurrence in a vendor system that the gateway can
+learn of along several paths: a transition it runs itself, the inbound sync
+polling the vendor, a webhook. `Event.facts` names those occurrences
+(``time.approved:<entry id>``); the store marks each fact when it publishes an
+event announcing it, so whichever path comes first announces it and the
+others publish nothing for it (see adapters/store/facts.py).
 """
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from datetime import datetime
 from typing import Any, ClassVar
@@ -29,6 +37,7 @@ __all__ = [
     "InvoiceGenerated",
     "InvoicePosted",
     "MilestoneAccepted",
+    "MilestoneCompleted",
     "OpportunityRejected",
     "OpportunityWon",
     "PaymentReceived",
@@ -36,6 +45,7 @@ __all__ = [
     "ResourceAssigned",
     "TimeApproved",
     "TimeRejected",
+    "crm_fact_id",
     "event_id",
     "event_schema",
     "parse_event",
@@ -52,6 +62,12 @@ def event_id(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))
 
 
+def crm_fact_id(record_id: str) -> str:
+    """A CRM (Salesforce) id in the one form facts use: the 15-character case-sensitive id,
+    which is the first 15 characters of its 18-character case-safe form."""
+    return record_id[:15] if len(record_id) == 18 else record_id
+
+
 class Event(BaseModel):
     """Envelope fields shared by every event; subclasses add the data."""
 
@@ -66,6 +82,11 @@ class Event(BaseModel):
     correlation_id: str | None = None
     causation_id: str | None = None  # the operation (mutation, saga) that caused it
     actor: str | None = None
+
+    def facts(self) -> tuple[str, ...]:
+        """The vendor occurrences this event announces, each to be announced once whichever
+        path saw it (``<type>:<record id>``); none for events only the gateway causes."""
+        return ()
 
     def data(self) -> dict[str, Any]:
         """The event's own fields, as JSON-ready values."""
@@ -109,6 +130,9 @@ class OpportunityWon(Event):
     amount: str | None  # Decimal as a string
     currency: str | None
 
+    def facts(self) -> tuple[str, ...]:
+        return (f"{self.type}:{crm_fact_id(self.opportunity_id)}",)
+
 
 class OpportunityRejected(Event):
     type: ClassVar[str] = "opportunity.rejected"
@@ -140,6 +164,9 @@ class TimeApproved(Event):
     time_entry_ids: list[str]
     hours: str
 
+    def facts(self) -> tuple[str, ...]:
+        return tuple(f"{self.type}:{entry}" for entry in self.time_entry_ids)
+
 
 class TimeRejected(Event):
     type: ClassVar[str] = "time.rejected"
@@ -157,6 +184,22 @@ class MilestoneAccepted(Event):
     milestone_id: str
     amount: str | None
     currency: str | None
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"{self.type}:{self.milestone_id}",)
+
+
+class MilestoneCompleted(Event):
+    """A milestone the PSA shows completed: the delivery is done, the customer has not
+    accepted it yet (acceptance is ``milestone.accepted``, what makes it billable)."""
+
+    type: ClassVar[str] = "milestone.completed"
+    milestone_id: str
+    amount: str | None
+    currency: str | None
+
+    def facts(self) -> tuple[str, ...]:
+        return (f"{self.type}:{self.milestone_id}",)
 
 
 class InvoiceGenerated(Event):
@@ -182,6 +225,10 @@ class PaymentReceived(Event):
     invoice_id: str
     amount: str
     currency: str
+
+    def facts(self) -> tuple[str, ...]:
+        """One fact per application: a payment applied to two invoices is two receipts."""
+        return (f"{self.type}:{self.payment_id}:{self.invoice_id}",)
 
 
 class ExceptionRaised(Event):
@@ -209,6 +256,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TimeRejected,
         ExpenseApproved,
         MilestoneAccepted,
+        MilestoneCompleted,
         InvoiceGenerated,
         InvoicePosted,
         PaymentReceived,
@@ -251,7 +299,7 @@ def event_schema(cls: type[Event]) -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": cls.dataschema(),
         "title": f"{cls.type} v{cls.version}",
-        "description": (cls.__doc__ or f"The {cls.type} event.").strip(),
+        "description": inspect.cleandoc(cls.__doc__ or f"The {cls.type} event."),
         "type": "object",
         "required": [
             "specversion", "id", "source", "type", "time", "datacontenttype", "dataschema",

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from adapters.redis_store import RedisCache, connect_redis, redis_ping
+from adapters.store.keys import StoreKeys
 from domain.observability import MetricsSink, NullMetrics
 from gateway.auth import BearerAuthMiddleware, TokenAuthority, warn_if_demo_secret
 from gateway.catalog import load_catalog
@@ -29,7 +30,10 @@ from gateway.governance_wiring import build_governed
 from gateway.graphiql import STATIC_PREFIX, GraphiQLPage
 from gateway.graphiql_examples import EXAMPLES
 from gateway.graphql_http import GraphQLView
+from gateway.inbound_wiring import build_inbound
+from gateway.live_wiring import build_live
 from gateway.metrics import HttpMetricsMiddleware, PrometheusMetrics, metrics_endpoint
+from gateway.webhooks import WebhookEndpoint
 from gateway.wiring import build_systems
 from resolvers.context import ContextFactory
 from resolvers.schema import schema
@@ -79,27 +83,48 @@ def create_app(
         settings, systems, redis, reference, load_catalog(settings.service_catalog_path), metrics
     )
 
+    contexts = ContextFactory(
+        systems=systems,
+        reference=reference,
+        options=settings.graph_options(),
+        governance=governed.governance,
+    )
+    live = build_live(
+        settings,
+        schema=schema,
+        systems=systems,
+        redis=redis,
+        reference=reference,
+        exceptions=governed.store,
+        authority=authority,
+        contexts=contexts,
+    )
+
+    inbound = build_inbound(settings, systems, redis, governed)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await governed.start()  # resumes what a previous process left incomplete
+        await live.start()  # the event hub: tails the stream for this process's subscribers
+        inbound.start()  # poll loops of the inbound change sync (none at interval 0)
         try:
             yield
         finally:
+            await inbound.stop()
+            await live.stop()
             await governed.stop()
             await systems.aclose()
             await redis.aclose()
 
-    graphiql = GraphiQLPage(EXAMPLES)
-    graphql = GraphQLView(
-        schema,
-        ContextFactory(
-            systems=systems,
-            reference=reference,
-            options=settings.graph_options(),
-            governance=governed.governance,
-        ),
-        graphiql=graphiql,
+    webhooks = WebhookEndpoint(  # notices from the vendors that push; the sync re-reads
+        secret=settings.webhook_secret,
+        tolerance_s=settings.webhook_tolerance_s,
+        redis=redis,
+        keys=StoreKeys(settings.redis_prefix),
+        sink=inbound,
     )
+    graphiql = GraphiQLPage(EXAMPLES)
+    graphql = GraphQLView(schema, contexts, graphiql=graphiql, live=live.transport, sse=live.sse)
     observed: list[BaseRoute] = []
     measured: list[Middleware] = []
     if prometheus is not None:
@@ -114,6 +139,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             Route("/graphiql", graphiql.endpoint, methods=["GET"]),
             Mount(STATIC_PREFIX, graphiql.assets()),
+            *webhooks.routes(),  # POST /webhooks/{salesforce,netsuite}
         ],
         middleware=[
             Middleware(CorrelationIdMiddleware),
@@ -130,4 +156,6 @@ def create_app(
     app.state.metrics = metrics  # a MetricsSink for the workflows
     app.state.token_authority = authority
     app.state.governed = governed
+    app.state.inbound = inbound  # the webhooks' ChangeSink
+    app.state.live = live
     return app

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 SYSTEMS = ("salesforce", "kantata", "harvest", "netsuite")
+PUSHING = ("salesforce", "netsuite")  # the sandboxes that can send webhooks
+# Signs the demo sandboxes' webhooks when EG_WEBHOOK_SECRET is unset (demo only, never `serve`).
+DEMO_WEBHOOK_SECRET = "eg-demo-webhook-secret"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,8 +191,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     apps = _sandboxes(args, SYSTEMS, args.sandbox_port_base)
     urls = {f"{s.name}_url": s.url for s in apps}
     settings = Settings(**urls)  # type: ignore[arg-type]
+    if settings.webhook_secret is None:
+        settings = Settings(**urls, webhook_secret=DEMO_WEBHOOK_SECRET)  # type: ignore[arg-type]
     gateway = Served("gateway", create_app(settings), args.host, args.port)
+    _push_to(apps, gateway, settings)
     return _run(apps, gateway, _demo_token(settings))
+
+
+def _push_to(apps: Sequence[Served], gateway: Served, settings: Settings) -> None:
+    """Register the gateway's webhook endpoints on the sandboxes that can push."""
+    import dataclasses
+
+    from starlette.applications import Starlette
+
+    from sandboxes.webhooks import WebhookSender, WebhookTarget
+
+    assert settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::", "") else gateway.host
+    base = dataclasses.replace(gateway, host=host).url
+    for served in apps:
+        if served.name in PUSHING and isinstance(served.app, Starlette):
+            sender = served.app.state.webhooks
+            assert isinstance(sender, WebhookSender)
+            sender.register(WebhookTarget(f"{base}/webhooks/{served.name}", (secret,)))
+    print(f"webhooks: {', '.join(PUSHING)} push to {base}/webhooks/<system>", flush=True)
 
 
 def _demo_token(settings: Settings) -> str | None:

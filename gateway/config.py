@@ -105,6 +105,24 @@ class Settings(BaseSettings):
     over_allocation_threshold_percent: int = Field(default=100, ge=1, le=300)
     closed_through: date | None = None  # billing periods ending on or before it are closed
 
+    # Live feed (subscriptions): event stream retention, per-subscriber and per-caller limits.
+    event_retention_s: int = Field(default=604_800, ge=0)  # events kept this long; 0: forever
+    event_stream_maxlen: int = Field(default=1_000_000, ge=1)  # and at most this many
+    event_trim_interval_s: float = Field(default=60.0, gt=0)  # how often retention runs
+    ws_init_timeout_s: float = Field(default=5.0, gt=0)  # connection_init within, else 4408
+    subscriber_queue_size: int = Field(default=1000, ge=1)  # events behind, then SLOW_CONSUMER
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)  # running at once
+    max_connections_per_principal: int = Field(default=50, ge=1)  # WebSocket + SSE, per process
+
+    # Inbound change sync (workflows/inbound.py): each system polled every so many seconds
+    # (0: no polling; webhooks still sync), re-reading this much of the past each time.
+    sync_poll_interval_s: float = Field(default=1.0, ge=0)
+    sync_overlap_s: int = Field(default=5, ge=0, le=3600)
+
+    # Inbound webhooks (gateway/webhooks.py): HMAC key of X-EG-Signature; unset refuses them (503).
+    webhook_secret: SecretStr | None = Field(default=None, min_length=16)
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)  # signature age allowed, +/-
+
     @field_validator("harvest_rate_limit", mode="before")
     @classmethod
     def _none_disables(cls, value: object) -> object:

@@ -36,6 +36,7 @@ from workflows.delivery import (
 )
 from workflows.exceptions import ResolveException
 from workflows.governance import Governance
+from workflows.inbound_win import SyncWin
 from workflows.operations import OperationKind, OperationRunner
 from workflows.processors import Processor
 from workflows.reference import ReferenceData
@@ -106,6 +107,7 @@ def build_governed(
     )
     kinds: list[OperationKind] = [
         CloseWin(systems, catalog, settings.min_free_percent),
+        SyncWin(CloseWin(systems, catalog, settings.min_free_percent)),  # a CRM-side win
         Activation(systems, catalog),
         AssignResource(systems, settings.over_allocation_threshold_percent),
         ApproveTime(systems),

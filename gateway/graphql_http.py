@@ -17,7 +17,9 @@ https://graphql.github.io/graphql-over-http/draft/ — status codes:
     500  the gateway's own fault outside execution (masked, never for bad input)
 
 Every body is GraphQL-shaped (`{"errors": [{"message": ...}]}`). Unexpected
-errors are masked (gateway.error_masking). WebSockets go to strawberry as is.
+errors are masked (gateway.error_masking). Subscriptions are served over
+WebSockets (gateway.graphql_ws, gateway.graphql_ws_legacy) and, for a request
+whose Accept names text/event-stream, over SSE (gateway.graphql_sse).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
@@ -54,9 +57,18 @@ from gateway.graphql_request import (
     params_from_body,
     params_from_query_string,
 )
+from gateway.graphql_ws import LiveTransport, TransportWSHandler, WSConnection
+from gateway.graphql_ws_legacy import LegacyWSHandler
 from resolvers.context import Context
 
-__all__ = ["ContextMaker", "GraphQLView", "correlation_id_of"]
+__all__ = [
+    "ContextMaker",
+    "GraphQLView",
+    "bounded_body",
+    "correlation_id_of",
+    "operations_of",
+    "wants_event_stream",
+]
 
 logger = logging.getLogger("gateway.graphql")
 
@@ -65,6 +77,14 @@ _ALLOWED = {
     "GET": frozenset({OperationType.QUERY}),
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
+
+
+def wants_event_stream(accept: str | None) -> bool:
+    """Whether the client asks for GraphQL over SSE (Accept names text/event-stream)."""
+    return any(
+        part.split(";", 1)[0].strip().lower() == "text/event-stream"
+        for part in (accept or "").split(",")
+    )
 
 
 def correlation_id_of(scope: Scope) -> str:
@@ -77,7 +97,9 @@ class GraphQLView(GraphQL[Any, None]):
     """`/graphql`: queries over GET, queries and mutations over POST, GraphiQL for browsers.
 
     `make_context(correlation_id, principal)` builds each request's context; `schema` is
-    any strawberry schema (tests mount their own).
+    any strawberry schema (tests mount their own). With `live`, WebSockets follow the
+    gateway's rules (auth in connection_init, caps, a context per operation); `sse`
+    serves requests that accept text/event-stream.
     """
 
     def __init__(
@@ -86,14 +108,25 @@ class GraphQLView(GraphQL[Any, None]):
         make_context: ContextMaker,
         *,
         graphiql: GraphiQLPage | None = None,
+        live: LiveTransport | None = None,
+        sse: ASGIApp | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=True)
         self._make_context = make_context
         self._graphiql = graphiql
+        self._sse = sse
+        self.live = live
+        if live is not None:
+            self.connection_init_wait_timeout = timedelta(seconds=live.init_timeout_s)
+            self.max_subscriptions_per_connection = live.max_subscriptions
+            self.graphql_transport_ws_handler_class = TransportWSHandler
+            self.graphql_ws_handler_class = LegacyWSHandler
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Any:
+        if self.live is not None and isinstance(request, WebSocket):
+            return WSConnection(principal_of(request.scope), correlation_id_of(request.scope))
         return self._context(request)
 
     def _context(self, request: Request | WebSocket) -> Any:
@@ -106,6 +139,9 @@ class GraphQLView(GraphQL[Any, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        if self._sse is not None and wants_event_stream(_header(scope, b"accept")):
+            await self._sse(scope, receive, send)
             return
         response = await self.respond(Request(scope, receive))
         await response(scope, receive, send)
@@ -133,7 +169,7 @@ class GraphQLView(GraphQL[Any, None]):
             if request.method == "GET":
                 params = params_from_query_string(request.query_params)
             else:
-                body = await _bounded_body(request)
+                body = await bounded_body(request)
                 params = params_from_body(request.headers.get("content-type"), body)
             return await self._execute(request, params, media_type, cid)
         except RequestRejected as rejected:
@@ -161,7 +197,7 @@ class GraphQLView(GraphQL[Any, None]):
         # Select the operation before building a context: a refused request
         # costs no loaders, and strawberry would run the first of several
         # operations when none is named, which the GraphQL spec forbids.
-        operations = _operations(params.query)  # None: let the schema report the syntax error
+        operations = operations_of(params.query)  # None: let the schema report the syntax error
         if operations is not None:
             chosen = [kind for name, kind in operations if params.operation_name in (None, name)]
             if params.operation_name is None and len(chosen) > 1:
@@ -222,14 +258,16 @@ def _check_method(method: str, kind: OperationType) -> None:
             405, "Mutations are not allowed over GET: use POST", headers={"Allow": "POST"}
         )
     raise RequestRejected(
-        400, "Subscriptions are not served over plain HTTP: use the WebSocket at /graphql"
+        400,
+        "Subscriptions are not served as plain JSON: use a WebSocket at /graphql, or ask "
+        "for Server-Sent Events (Accept: text/event-stream)",
     )
 
 
 Operations = tuple[tuple[str | None, OperationType], ...]
 
 
-def _operations(query: str) -> Operations | None:
+def operations_of(query: str) -> Operations | None:
     """(name, kind) of each operation in the document; None when it does not parse."""
     return _cached_operations(query) if len(query) <= 16_384 else _parse_operations(query)
 
@@ -273,7 +311,7 @@ def _response(
 MAX_BODY_BYTES = 1_000_000  # a GraphQL document and its variables; more is not a query
 
 
-async def _bounded_body(request: Request) -> bytes:
+async def bounded_body(request: Request) -> bytes:
     """The request body, refused with 413 once it passes MAX_BODY_BYTES."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -286,3 +324,8 @@ async def _bounded_body(request: Request) -> bytes:
             raise RequestRejected(413, f"Request body over {MAX_BODY_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    found = [v for k, v in scope["headers"] if k == name]
+    return b",".join(found).decode("latin-1") if found else None

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["Served", "serve_all"]
+__all__ = ["SHUTDOWN_GRACE_S", "Served", "serve_all"]
+
+SHUTDOWN_GRACE_S = 5  # seconds open connections get to finish when the server stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +71,31 @@ async def serve_all(
         for a in busy:
             print(f"engagement-gateway: {a.name}: {a.host}:{a.port} is in use", file=sys.stderr)
         return 1
+    # Open SSE streams and WebSockets would hold a graceful shutdown forever: after this
+    # long uvicorn cancels them (their clients resume from their last cursor).
     servers = [
-        _Server(uvicorn.Config(a.app, host=a.host, port=a.port, log_level=log_level, lifespan="on"))
+        _Server(
+            uvicorn.Config(
+                a.app,
+                host=a.host,
+                port=a.port,
+                log_level=log_level,
+                lifespan="on",
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            )
+        )
         for a in apps
     ]
     loop = asyncio.get_running_loop()
 
+    draining: dict[int, asyncio.Future[None]] = {}  # live feeds told to end their streams
+
     def stop() -> None:
-        for server in servers:
+        for served, server in zip(apps, servers, strict=True):
             server.should_exit = True
+            live = getattr(getattr(served.app, "state", None), "live", None)
+            if live is not None and id(live) not in draining:  # end streams now, not at grace
+                draining[id(live)] = asyncio.ensure_future(live.stop())
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

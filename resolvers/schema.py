@@ -27,6 +27,7 @@ from strawberry.types import ExecutionContext
 from domain.errors import DomainError
 from resolvers.mutations import Mutation
 from resolvers.queries import Query
+from resolvers.subscriptions import Subscription
 
 __all__ = ["MAX_ALIASES", "MAX_DEPTH", "schema"]
 
@@ -63,6 +64,7 @@ _LIMIT_RULES = [
 schema = GraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     federation_version="2.11",
     extensions=[
         lambda: AddValidationRules(_LIMIT_RULES),

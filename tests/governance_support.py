@@ -28,8 +28,14 @@ __all__ = [
     "writes",
 ]
 
-# Settings that keep transitions fast in tests: short step backoff, quick sweeps.
-FAST: dict[str, Any] = {"step_backoff_s": 0.001, "resume_interval_s": 0.05, "lease_ms": 10_000}
+# Settings that keep transitions fast in tests: short step backoff, quick sweeps; no polling
+# of the vendors for changes made in them directly (tests of the inbound sync turn it on).
+FAST: dict[str, Any] = {
+    "step_backoff_s": 0.001,
+    "resume_interval_s": 0.05,
+    "lease_ms": 10_000,
+    "sync_poll_interval_s": 0,
+}
 
 
 @asynccontextmanager
@@ -41,7 +47,7 @@ async def governed_client(
 ) -> AsyncIterator[GraphClient]:
     """An in-process gateway whose store is the embedded Redis or the real one (own prefix)."""
     if store_kind == "embedded":
-        async with graph_client(firm, sandbox_options, **FAST, **settings) as client:
+        async with graph_client(firm, sandbox_options, **{**FAST, **settings}) as client:
             yield client
         return
     async for _, prefix in real_redis_or_skip():
@@ -50,8 +56,7 @@ async def governed_client(
             sandbox_options,
             redis_url=REAL_REDIS_URL,
             redis_prefix=prefix,
-            **FAST,
-            **settings,
+            **{**FAST, **settings},  # a test's own settings override FAST
         ) as client:
             yield client
 

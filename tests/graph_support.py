@@ -65,6 +65,8 @@ async def graph_client(
     firm: Firm, sandbox_options: dict[str, dict[str, Any]] | None = None, **settings: Any
 ) -> AsyncIterator[GraphClient]:
     sandboxes = InProcessSandboxes.start(firm, sandbox_options)
+    # No inbound polling unless a test asks for it: its reads would count as the test's.
+    settings.setdefault("sync_poll_interval_s", 0)
     config = Settings(
         salesforce_url="http://salesforce",
         kantata_url="http://kantata",

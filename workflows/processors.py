@@ -151,9 +151,10 @@ class Processor:
         await self.handle(event)
 
     async def run_forever(self) -> None:
-        """Poll without blocking reads: a blocking XREADGROUP holds its connection (and
-        cannot be cancelled cleanly at shutdown), and the embedded store has no real
-        blocking; a short idle sleep costs at most `poll_interval_s` of latency. Stops when
+        """Poll without blocking reads: a blocking XREADGROUP holds a pooled connection and
+        cannot be cancelled cleanly at shutdown; a short idle sleep costs at most
+        `poll_interval_s` of latency, which a saga taking seconds does not notice (the live
+        hub, where latency matters, blocks on a wakeable read instead). Stops when
         `stopping` is set (cancelling a store call midway can wedge its connection)."""
         while not self.stopping.is_set():
             try:

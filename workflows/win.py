@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from domain.catalog import ServiceCatalog
 from domain.commands import OpportunityUpdate
@@ -31,10 +32,22 @@ from workflows.operations import Step, StepResult
 from workflows.policy import WinInputs, WinReadiness, evaluate_win_readiness
 from workflows.systems import Systems
 
-__all__ = ["CLOSE_WIN", "WON_STAGE", "CloseWin", "ensure_open", "win_readiness"]
+__all__ = ["CLOSE_WIN", "WON_STAGE", "CloseWin", "ensure_open", "win_readiness", "won_data"]
 
 CLOSE_WIN = "closeWinOpportunity"
 WON_STAGE = "Closed Won"
+
+
+def won_data(opportunity_id: str, deal: Opportunity) -> dict[str, Any]:
+    """What ``opportunity.won`` says of a deal, whichever path announces it (closeWin, or
+    the inbound sync seeing it won in the CRM)."""
+    return {
+        "opportunity_id": opportunity_id,
+        "customer_key": deal.customer_key,
+        "billing_model": deal.billing_model,
+        "amount": str(deal.amount.amount) if deal.amount else None,
+        "currency": deal.amount.currency if deal.amount else None,
+    }
 
 
 def ensure_open(opportunity: Opportunity) -> None:
@@ -143,14 +156,7 @@ class CloseWin:
         won = await self.systems.crm.update_opportunity(
             opportunity_id, OpportunityUpdate(stage=WON_STAGE)
         )
-        event = context.event(
-            OpportunityWon,
-            opportunity_id=opportunity_id,
-            customer_key=won.customer_key,
-            billing_model=won.billing_model,
-            amount=str(won.amount.amount) if won.amount else None,
-            currency=won.amount.currency if won.amount else None,
-        )
+        event = context.event(OpportunityWon, **won_data(opportunity_id, won))
         return StepResult(
             output={"stage": won.stage},
             commit=Commit(events=(event,)),

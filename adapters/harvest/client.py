@@ -89,7 +89,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -273,6 +273,13 @@ class HarvestAdapter:
         rows = await self._report.rows((f"{start:%Y%m%d}", f"{end:%Y%m%d}"))
         found = uninvoiced_by_engagement(rows, {p.id: p for p in projects})
         return [found[key] for key in dict.fromkeys(keys) if key in found]
+
+    async def time_entries_changed_since(self, since: datetime) -> list[TimeEntry]:
+        """The inbound sync's poll: every entry with ``updated_since`` `since` (to the second,
+        inclusive), all pages. Harvest has no sort by update: the caller orders them."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        found = await self._lister.all("/v2/time_entries", "time_entries", {"updated_since": stamp})
+        return [time_entry_from_harvest(obj) for obj in found]
 
     async def list_people(self) -> list[Person]:
         """Every Harvest user (one listing); ids are the ``person_id`` of time entries."""

@@ -35,13 +35,14 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import httpx
 
 from adapters.http import BearerToken, VendorClient
 from adapters.kantata import mapping
+from adapters.kantata.changes import MilestoneFeed
 from adapters.kantata.directory import DEFAULT_TTL_S, WorkspaceDirectory
 from adapters.kantata.envelope import SYSTEM, Envelope, Record, parse_envelope
 from adapters.kantata.errors import is_throttled, translate_error
@@ -104,6 +105,11 @@ class KantataAdapter:
         )
         self._staffing = KantataStaffing(self._call, self._all, self._workspace_of)
         self._milestones = KantataMilestones(self._call, self._all, self._workspace_of)
+        self._milestone_feed = MilestoneFeed(
+            lambda params: self._call("GET", "stories", params=params),
+            lambda resource, ids, params: self._batched(resource, "only", ids, params),
+            self._page_size,
+        )
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -282,6 +288,13 @@ class KantataAdapter:
                 )
             )
         return milestones
+
+    async def milestones_changed_since(self, since: datetime | None) -> list[Milestone]:
+        """Milestones updated after `since`, oldest first (`adapters.kantata.changes`)."""
+        return await self._milestone_feed.changed_since(since)
+
+    async def get_milestones_by_id(self, ids: Sequence[RecordId]) -> list[Milestone]:
+        return await self._milestone_feed.by_id(ids)
 
     async def list_rate_cards(self) -> list[RateCard]:
         envelope = await self._all(

@@ -43,6 +43,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -50,6 +51,7 @@ import httpx
 from adapters.http import VendorClient
 from adapters.netsuite import dimensions, mapping, queries
 from adapters.netsuite.auth import ClientCredentials
+from adapters.netsuite.changes import PaymentFeed
 from adapters.netsuite.errors import SYSTEM, is_throttled, translate_error
 from adapters.netsuite.mapping import Reference, Row
 from adapters.netsuite.session import MAX_PAGE, RECORD_ROOT, Session
@@ -76,6 +78,7 @@ from domain.models import (
 )
 from domain.outcomes import Dimensions
 from domain.ports import ERP
+from domain.sync import AppliedPayment
 
 __all__ = ["NetSuiteAdapter"]
 
@@ -124,6 +127,7 @@ class NetSuiteAdapter:
             breaker=self.breaker,
         )
         self._session = Session(self._http, page_size=page_size)
+        self._payment_feed = PaymentFeed(self._session, self._reference_data)
         self._reference: Reference | None = None
         self._reference_lock = asyncio.Lock()
 
@@ -344,6 +348,16 @@ class NetSuiteAdapter:
             queries.payments, "custbody_eg_engagement_key", keys
         )
         return await self._payments(headers)
+
+    async def payments_changed_since(self, since: datetime | None) -> list[AppliedPayment]:
+        """Customer payments modified after `since`, oldest first (`adapters.netsuite.changes`)."""
+        return await self._payment_feed.changed_since(since)
+
+    async def get_applied_payments(self, ids: Sequence[RecordId]) -> list[AppliedPayment]:
+        return await self._payment_feed.by_id(ids)
+
+    async def payments_applied_to(self, invoice_ids: Sequence[RecordId]) -> list[AppliedPayment]:
+        return await self._payment_feed.applied_to(invoice_ids)
 
     async def record_payment(self, command: PaymentRecord) -> Payment:
         reference = await self._reference_data()

@@ -34,6 +34,7 @@ __all__ = [
     "ledger",
     "payment_applications",
     "payments",
+    "payments_by_modification",
     "quote",
     "recurrences",
     "valid_ids",
@@ -111,6 +112,14 @@ def payments(condition: str) -> str:
     return (
         f"SELECT {_TRANSACTION} FROM transaction WHERE type = {quote(PAYMENT)} AND ({condition}) "
         "ORDER BY id"
+    )
+
+
+def payments_by_modification(condition: str) -> str:
+    """Payment headers, oldest modification first (the inbound sync's keyset pages)."""
+    return (
+        f"SELECT {_TRANSACTION} FROM transaction WHERE type = {quote(PAYMENT)} AND ({condition}) "
+        "ORDER BY lastmodifieddate, id"
     )
 
 

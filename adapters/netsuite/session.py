@@ -34,24 +34,34 @@ class Session:
         self._http = http
         self._page_size = max(1, min(page_size, MAX_PAGE))
 
+    async def _page(self, url: str, params: dict[str, int] | None, q: str) -> tuple[Any, list[Row]]:
+        response = await self._http.request(
+            "POST",
+            url,
+            params=params,
+            content=encode({"q": q}),
+            headers={"Prefer": "transient", **_JSON},
+            idempotent=True,
+        )
+        page = decode_response(response, system=SYSTEM)
+        items = page.get("items") if isinstance(page, dict) else None
+        if not isinstance(items, list):
+            raise MappingFailed("SuiteQL answer without items", system=SYSTEM)
+        return page, items
+
+    async def first_page(self, q: str) -> tuple[list[Row], bool]:
+        """The first page of a query and whether more rows follow (for keyset paging, which
+        asks again from the last row seen instead of following offsets)."""
+        page, items = await self._page(SUITEQL_PATH, {"limit": self._page_size, "offset": 0}, q)
+        return items, bool(page.get("hasMore"))
+
     async def query(self, q: str) -> list[Row]:
         """All rows of one query, following ``rel=next`` while ``hasMore``."""
         url = SUITEQL_PATH
         params: dict[str, int] | None = {"limit": self._page_size, "offset": 0}
         rows: list[Row] = []
         for _ in range(MAX_PAGES):
-            response = await self._http.request(
-                "POST",
-                url,
-                params=params,
-                content=encode({"q": q}),
-                headers={"Prefer": "transient", **_JSON},
-                idempotent=True,
-            )
-            page = decode_response(response, system=SYSTEM)
-            items = page.get("items") if isinstance(page, dict) else None
-            if not isinstance(items, list):
-                raise MappingFailed("SuiteQL answer without items", system=SYSTEM)
+            page, items = await self._page(url, params, q)
             rows.extend(items)
             if not page.get("hasMore"):
                 return rows

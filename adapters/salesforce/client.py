@@ -15,6 +15,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -178,6 +179,21 @@ class SalesforceAdapter:
         where = f" WHERE StageName = {soql.literal(stage)}" if stage is not None else ""
         statement = (
             f"SELECT {', '.join(mapping.OPPORTUNITY_FIELDS)} FROM Opportunity{where} ORDER BY Id"
+        )
+        return self._opportunities(await self._query(statement))
+
+    async def opportunities_changed_since(
+        self, since: datetime | None, *, won_only: bool = False
+    ) -> list[Opportunity]:
+        """The inbound sync's poll: ``WHERE SystemModstamp > :since ORDER BY SystemModstamp, Id``
+        (no bound when `since` is None; ``IsWon = true`` too if `won_only`), all pages."""
+        conditions = [f"SystemModstamp > {soql.datetime_literal(since)}"] if since else []
+        if won_only:
+            conditions.append("IsWon = true")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        statement = (
+            f"SELECT {', '.join(mapping.OPPORTUNITY_FIELDS)} FROM Opportunity{where}"
+            " ORDER BY SystemModstamp, Id"
         )
         return self._opportunities(await self._query(statement))
 

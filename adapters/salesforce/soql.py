@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from urllib.parse import quote as url_quote
 
-__all__ = ["MAX_IN", "MAX_IN_CHARS", "chunk_in", "in_list", "is_record_id", "literal", "to_18"]
+__all__ = [
+    "MAX_IN",
+    "MAX_IN_CHARS",
+    "chunk_in",
+    "datetime_literal",
+    "in_list",
+    "is_record_id",
+    "literal",
+    "to_18",
+]
 
 MAX_IN = 200
 MAX_IN_CHARS = 12_000
@@ -25,6 +35,12 @@ _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 def literal(value: str) -> str:
     """A SOQL string literal for `value`, quotes included."""
     return "'" + "".join(_ESCAPES.get(char, char) for char in value) + "'"
+
+
+def datetime_literal(moment: datetime) -> str:
+    """A SOQL dateTime literal (unquoted, UTC), truncated to the second: as a lower bound
+    (``SystemModstamp > ...``) it may re-read a record of that second, never miss one."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def in_list(values: Iterable[str]) -> str:

@@ -1,9 +1,11 @@
 """The operation journal over Redis: operations, steps, atomic commits, leases.
 
-`commit` uses optimistic locking (WATCH on the operation and the claimed
-inputs, then MULTI/EXEC), so it behaves the same on real Redis and on the
-embedded fakeredis (which has no Lua): a step is committed once, with its
-events, audit entries, exceptions, dead letters and claims, or not at all.
+`commit` uses optimistic locking (WATCH on the operation, the claimed inputs
+and the facts its events announce, then MULTI/EXEC), so it behaves the same on
+real Redis and on the embedded fakeredis (which has no Lua): a step is
+committed once, with its events, audit entries, exceptions, dead letters and
+claims, or not at all. An event whose facts were all announced already (the
+inbound sync saw the change first) is left out (adapters/store/facts.py).
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from adapters.store import facts
 from adapters.store.keys import StoreKeys
 from domain.operations import NO_EFFECTS, Commit, Operation, OperationStatus, StepRecord, StepStatus
 from domain.store import ClaimConflict
 
-__all__ = ["MAX_INTERRUPTIONS", "Contention", "OperationJournal", "text"]
+__all__ = ["MAX_INTERRUPTIONS", "Contention", "OperationJournal", "optimistic", "text"]
 
 _META = "meta"
 _STEP = "step:"
@@ -47,6 +50,22 @@ class Contention(RuntimeError):
     """An optimistic transaction kept losing to concurrent writers."""
 
 
+async def optimistic(
+    client: Redis, keys: list[str], body: Callable[[Pipeline], Awaitable[T]], what: str
+) -> T:
+    """Run `body` under WATCH of `keys` (it reads, then MULTI ... EXEC), again from the
+    start whenever another writer touched a watched key in between; Contention when it
+    keeps losing."""
+    for _ in range(_MAX_WATCH_RETRIES):
+        async with client.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(*keys)
+                return await body(pipe)
+            except WatchError:
+                continue
+    raise Contention(f"{what}: too much contention")
+
+
 class OperationJournal:
     """Operations, their steps and the atomic commit of a step's effects."""
 
@@ -58,16 +77,7 @@ class OperationJournal:
     async def _optimistic(
         self, keys: list[str], body: Callable[[Pipeline], Awaitable[T]], what: str
     ) -> T:
-        """Run `body` under WATCH of `keys` (it reads, then MULTI ... EXEC), again from the
-        start whenever another writer touched a watched key in between."""
-        for _ in range(_MAX_WATCH_RETRIES):
-            async with self._client.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(*keys)
-                    return await body(pipe)
-                except WatchError:
-                    continue
-        raise Contention(f"{what}: too much contention")
+        return await optimistic(self._client, keys, body, what)
 
     # --- operations ----------------------------------------------------------------------
     async def open_operation(self, operation: Operation) -> Operation:
@@ -241,6 +251,7 @@ class OperationJournal:
     ) -> bool:
         key = self.keys.op(operation_id)
         claim_keys = [self.keys.claim(c) for c in (*commit.claims, *commit.release_claims)]
+        watched = [key, *claim_keys, *facts.fact_keys(self.keys, commit.events)]
 
         async def body(pipe: Pipeline) -> bool:
             if step is not None and await self._step_done(pipe, key, step):
@@ -248,6 +259,7 @@ class OperationJournal:
                 return False
             operation = await self._meta(pipe, key)
             releasable = await self._check_claims(pipe, commit)
+            marks = await facts.read_marks(pipe, self.keys, commit.events)
             pipe.multi()  # type: ignore[no-untyped-call]
             if step is not None:
                 record = StepRecord(
@@ -258,13 +270,13 @@ class OperationJournal:
                     updated_at=_now(),
                 )
                 pipe.hset(key, _STEP + step, record.model_dump_json())
-            self._write_commit(pipe, commit, releasable)
+            self._write_commit(pipe, commit, releasable, marks)
             if status is not None:
                 self._write_status(pipe, operation, status, result)
             await pipe.execute()
             return True
 
-        return await self._optimistic([key, *claim_keys], body, f"commit of {operation_id}/{step}")
+        return await self._optimistic(watched, body, f"commit of {operation_id}/{step}")
 
     async def _step_done(self, pipe: Pipeline, key: str, step: str) -> bool:
         raw = text(await pipe.hget(key, _STEP + step))
@@ -295,17 +307,14 @@ class OperationJournal:
             if text(v) == commit.claim_owner
         ]
 
-    def _write_commit(self, pipe: Pipeline, commit: Commit, releasable: list[str]) -> None:
+    def _write_commit(
+        self, pipe: Pipeline, commit: Commit, releasable: list[str], marks: dict[str, str]
+    ) -> None:
+        """Queue the commit's writes; an event whose facts other events announced already
+        (`marks`, read under WATCH) is left out (see adapters/store/facts.py)."""
         for event in commit.events:
-            pipe.xadd(
-                self.keys.events,
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "subject": event.subject or "",
-                    "record": json.dumps(event.to_record()),
-                },
-            )
+            if not facts.announced(event, marks):
+                facts.write_event(pipe, self.keys, event)
         for entry in commit.audit:
             payload = {"entry": entry.model_dump_json()}
             pipe.xadd(self.keys.audit, payload)  # type: ignore[arg-type]

@@ -8,9 +8,15 @@ idem:{scope}:{key} the operation a client's idempotency key is bound to (with a 
 claim:{input}      the invoice a billing input is billed on (never expires)
 rec:{name}         named JSON documents (invoice drafts)
 events             the firm's event stream (canonical events)
+events:floor       the smallest cursor retention still honours (set by each trim)
+events:wake:{hub}  written once to wake one process's live reader when it stops
 audit              the audit stream, never trimmed; audit:eng:{key} per engagement
 exc:{id}, exc:all  business exceptions; exc:open:{role} the open ones per owner role
 dlq:{id}, dlq:all  dead letters
+fact:{fact}        the event that announced a vendor occurrence, or "history" (never expires)
+sync:{feed}        the inbound sync's watermark of one feed (``harvest/time_entry`` ...);
+                   sync:{feed}:seen the version last handled of each record it read lately
+webhook:{system}:{delivery}  an inbound webhook delivery already taken (SET NX, with a TTL)
 """
 
 from __future__ import annotations
@@ -48,6 +54,13 @@ class StoreKeys:
         return f"{self.prefix}events"
 
     @property
+    def events_floor(self) -> str:
+        return f"{self.prefix}events:floor"
+
+    def events_wake(self, hub: str) -> str:
+        return f"{self.prefix}events:wake:{hub}"
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}audit"
 
@@ -70,3 +83,15 @@ class StoreKeys:
     @property
     def dead_letters(self) -> str:
         return f"{self.prefix}dlq:all"
+
+    def fact(self, fact: str) -> str:
+        return f"{self.prefix}fact:{fact}"
+
+    def sync(self, feed: str) -> str:
+        return f"{self.prefix}sync:{feed}"
+
+    def sync_seen(self, feed: str) -> str:
+        return f"{self.prefix}sync:{feed}:seen"
+
+    def webhook_delivery(self, system: str, delivery_id: str) -> str:
+        return f"{self.prefix}webhook:{system}:{delivery_id}"

@@ -16,9 +16,9 @@ Minutes are computed from the person's weekly capacity over the weekdays of
 the range; ``percentage`` carries the firm's allocation percent exactly.
 
 Timestamps: seeded ``updated_at`` values lie on or before the firm's
-``as_of`` day; writes take a logical clock that starts the morning after
-``as_of`` and advances one second per write, so every write moves the
-record's ``updated_at`` forward deterministically.
+``as_of`` day; writes take the wall clock, never earlier than the morning
+after ``as_of`` and strictly after every earlier stamp, so every write moves
+the record's ``updated_at`` forward.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
   (Kantata derives it from the user's work schedule: unverified).
 
 Neither has an idempotency key or a uniqueness rule: posting twice makes two records
-(callers look up before posting). Both stamp ``updated_at`` from the logical clock.
+(callers look up before posting). Both stamp ``updated_at`` from the write clock.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""Kantata's in-memory tables, id sequences and logical write clock.
+"""Kantata's in-memory tables, id sequences and write clock.
 
 Records are stored in the vendor's own JSON shape (minus association id
 fields, which appear only when included). Ids are numeric strings taken from
 a per-type sequence (`ID_BASES`), so ids of different types never collide
 and the same firm always gives the same ids; records created at runtime
-continue each type's sequence. Writes take their ``updated_at`` from a logical
-clock that advances one second per write.
+continue each type's sequence. Writes take their ``updated_at`` from the wall
+clock, to the second, as Kantata stamps them, kept strictly after every earlier
+stamp (seeded ones too): clients poll ``updated_after`` a watermark taken from
+their own clock, so the sandbox's stamps must be real time, and each write moves
+its record forward.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def weekdays(start: date, end: date) -> int:
 
 @dataclass(slots=True)
 class KantataState:
-    """All tables plus the id sequences and the logical write clock."""
+    """All tables plus the id sequences and the write clock (the last stamp given)."""
 
     tables: dict[str, dict[str, dict[str, Any]]]
     next_ids: dict[str, int]
@@ -99,6 +102,7 @@ class KantataState:
         return str(value)
 
     def tick(self) -> str:
-        """Advance the write clock one second and return the new timestamp."""
-        self.clock += timedelta(seconds=1)
+        """A write's ``updated_at``: now, to the second, strictly after every earlier stamp."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        self.clock = max(now, self.clock + timedelta(seconds=1))
         return stamp(self.clock)

@@ -4,7 +4,7 @@ Bodies are ``{"workspace": {...}}`` style. A malformed body or a missing root
 key is a 400 ``system`` error (Rails' ParameterMissing); unknown attributes
 are dropped (strong parameters); a value of the wrong type or a rule broken
 is a 422 ``validation`` error naming the field. Every write stamps
-``updated_at`` from the state's logical clock. A workspace's status is set
+``updated_at`` from the state's write clock. A workspace's status is set
 with ``status_key`` (one of `STATUSES`; the attribute name is unverified);
 new workspaces start "Not Started".
 

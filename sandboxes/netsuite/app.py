@@ -4,6 +4,8 @@ Middleware, outermost first: concurrency governance (429), then the shared
 `FaultMiddleware` (call counting, latency, injected 429 / 5xx in NetSuite's
 problem JSON), then the routes. ``/__sandbox/...`` is the shared control
 plane; ``POST /__sandbox/reset`` rebuilds the account from the firm.
+``/__sandbox/webhooks`` registers where the deployed User Event script posts
+its notices (`sandboxes.netsuite.userevents`).
 Unknown paths and methods answer in NetSuite's error shape.
 """
 
@@ -31,6 +33,8 @@ from sandboxes.netsuite.governance import DEFAULT_CONCURRENCY_LIMIT, Concurrency
 from sandboxes.netsuite.records import record_routes
 from sandboxes.netsuite.state import Store
 from sandboxes.netsuite.suiteql.route import suiteql_routes
+from sandboxes.netsuite.userevents import UserEvents
+from sandboxes.webhooks import WebhookSender, webhook_routes
 
 __all__ = ["OAUTH_ROOT", "NetSuiteAccount", "create_netsuite_app"]
 
@@ -84,11 +88,13 @@ def create_netsuite_app(
     tokens = TokenIssuer(
         account_id=account_id, client_id=client_id, client_secret=client_secret, seed=seed
     )
+    webhooks = WebhookSender(user_agent="Mozilla/5.0 (compatible; NetSuite SuiteScript N/https)")
     routes = [
         *control.routes(),
+        *webhook_routes(webhooks),
         Route(f"{OAUTH_ROOT}/token", tokens.token_endpoint, methods=["POST"]),
         Route(f"{OAUTH_ROOT}/revoke", tokens.revoke_endpoint, methods=["POST"]),
-        *record_routes(account.current, tokens.authenticate),
+        *record_routes(account.current, tokens.authenticate, UserEvents(webhooks)),
         *suiteql_routes(account.current, tokens.authenticate),
         *async_routes(account.current, tokens.authenticate),
     ]
@@ -107,4 +113,5 @@ def create_netsuite_app(
     )
     app.state.netsuite = account
     app.state.control = control
+    app.state.webhooks = webhooks
     return app

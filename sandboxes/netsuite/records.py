@@ -27,6 +27,7 @@ from sandboxes.netsuite.render import RECORD_ROOT, record_path, render_record, r
 from sandboxes.netsuite.requests import base_url, json_body
 from sandboxes.netsuite.schema import RecordSpec, spec_for
 from sandboxes.netsuite.state import Record, Store
+from sandboxes.netsuite.userevents import UserEvents
 from sandboxes.netsuite.writeflow import WriteFlow
 
 __all__ = ["record_routes"]
@@ -63,9 +64,11 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def record_routes(
-    store_of: Callable[[], Store], authenticate: Callable[[Request], None]
+    store_of: Callable[[], Store],
+    authenticate: Callable[[Request], None],
+    events: UserEvents | None = None,
 ) -> list[Route]:
-    flow = WriteFlow(store_of)
+    flow = WriteFlow(store_of, events)
 
     async def list_records(request: Request) -> Response:
         authenticate(request)

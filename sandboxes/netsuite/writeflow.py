@@ -21,6 +21,7 @@ from sandboxes.netsuite.errors import NsError, problem_body
 from sandboxes.netsuite.render import record_path
 from sandboxes.netsuite.requests import base_url, idempotency_key, prefers
 from sandboxes.netsuite.state import AsyncJob, IdempotentOutcome, Record, Store
+from sandboxes.netsuite.userevents import UserEvents
 
 __all__ = ["ASYNC_ROOT", "WriteFlow", "job_path"]
 
@@ -32,8 +33,9 @@ def job_path(job_id: str) -> str:
 
 
 class WriteFlow:
-    def __init__(self, store_of: Callable[[], Store]) -> None:
+    def __init__(self, store_of: Callable[[], Store], events: UserEvents | None = None) -> None:
         self._store_of = store_of
+        self._events = events  # the User Event script's afterSubmit notices
 
     def run(
         self,
@@ -44,6 +46,8 @@ class WriteFlow:
         location: bool = True,
     ) -> Response:
         store = self._store_of()
+        if self._events is not None:
+            operation = self._events.around(request, record_type, operation)
         key = idempotency_key(request)
         is_async = prefers(request, "respond-async")
         base = base_url(request)

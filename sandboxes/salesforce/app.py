@@ -4,7 +4,9 @@
 the API routes under ``/services/data/v60.0`` and ``/__sandbox/*``, wrapped
 in `FaultMiddleware` with Salesforce's own throttle answer (403
 REQUEST_LIMIT_EXCEEDED) and server errors (500 UNKNOWN_EXCEPTION /
-503 SERVER_UNAVAILABLE).
+503 SERVER_UNAVAILABLE). Committed Opportunity writes are pushed as Change
+Data Capture events to the webhook registered at ``/__sandbox/webhooks``
+(`sandboxes.salesforce.cdc`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.routing import Route
 from sandboxes.control import ControlPlane, FaultMiddleware, Faults
 from sandboxes.firm import Firm
 from sandboxes.salesforce.auth import TokenStore
+from sandboxes.salesforce.cdc import ChangeCapture, ChangeCaptureMiddleware
 from sandboxes.salesforce.cursors import CursorStore
 from sandboxes.salesforce.errors import server_error_response, throttled_response
 from sandboxes.salesforce.limits import DEFAULT_DAILY_LIMIT, ApiUsage
@@ -30,6 +33,7 @@ from sandboxes.salesforce.routes.query import query_routes
 from sandboxes.salesforce.routes.sobjects import sobject_routes
 from sandboxes.salesforce.schema import SCHEMAS
 from sandboxes.salesforce.state import OrgState
+from sandboxes.webhooks import WebhookSender, webhook_routes
 
 __all__ = ["SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", "create_app"]
 
@@ -72,6 +76,8 @@ def create_app(
     usage = ApiUsage(clock, daily_limit)
     org = Org(state, tokens, usage, CursorStore(clock), clock)
     control = ControlPlane(reset_state=org.reset, faults=faults, seed=seed)
+    webhooks = WebhookSender(user_agent="SFDC-Callout/60.0")  # the org's CDC relay
+    capture = ChangeCapture(state, webhooks)
     app: Starlette | None = None
 
     def router() -> Starlette:
@@ -80,6 +86,7 @@ def create_app(
 
     routes = [
         *control.routes(),
+        *webhook_routes(webhooks),
         Route("/services/oauth2/token", tokens.token_endpoint, methods=["POST"]),
         api_route(org, "/limits", {"GET": usage.limits_endpoint}),
         *query_routes(org),
@@ -94,9 +101,11 @@ def create_app(
             control=control,
             throttled=throttled_response(usage.header),
             server_error=server_error_response(),
-        )
+        ),
+        Middleware(ChangeCaptureMiddleware, capture=capture),
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.org = org
     app.state.schemas = SCHEMAS
+    app.state.webhooks = webhooks
     return app

@@ -234,6 +234,7 @@ def create(state: OrgState, schema: SObjectSchema, values: dict[str, Any]) -> Re
         "SystemModstamp": stamp,
     })  # fmt: skip
     state.insert(schema, record)
+    state.changed(schema, record, "CREATE")
     return record
 
 
@@ -242,6 +243,7 @@ def apply_update(
 ) -> None:
     """Apply a validated body to an existing record and stamp it."""
     _check_writable(schema)
+    before = dict(record)
     merged = {**record, **values}
     _missing_required(schema, merged)
     _check_unique(state, schema, values, own=record["Id"])
@@ -252,6 +254,7 @@ def apply_update(
     record["LastModifiedDate"] = stamp
     record["LastModifiedById"] = state.integration_user_id
     record["SystemModstamp"] = stamp
+    state.changed(schema, record, "UPDATE", before)
 
 
 def delete(state: OrgState, schema: SObjectSchema, record: Record) -> None:
@@ -260,3 +263,4 @@ def delete(state: OrgState, schema: SObjectSchema, record: Record) -> None:
     stamp = state.now()
     record["LastModifiedDate"] = stamp
     record["SystemModstamp"] = stamp
+    state.changed(schema, record, "DELETE")

@@ -35,6 +35,8 @@ class OrgState:
         self.ids = IdMinter(firm.seed + seed)
         self.integration_user_id = ""
         self._last_stamp = datetime.min.replace(tzinfo=UTC)
+        # Told of every DML write (Change Data Capture, sandboxes/salesforce/cdc.py).
+        self.on_change: Callable[[SObjectSchema, Record, str, Record | None], None] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -70,6 +72,13 @@ class OrgState:
     def observe_stamp(self, stamp: datetime) -> None:
         """Seeded stamps count as past writes, so later writes are stamped after them."""
         self._last_stamp = max(self._last_stamp, stamp)
+
+    def changed(
+        self, schema: SObjectSchema, record: Record, change_type: str, before: Record | None = None
+    ) -> None:
+        """A DML write happened (CREATE / UPDATE with its `before` image / DELETE)."""
+        if self.on_change is not None:
+            self.on_change(schema, record, change_type, before)
 
     # -- records -------------------------------------------------------------
     def table(self, schema: SObjectSchema) -> dict[str, Record]:

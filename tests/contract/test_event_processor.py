@@ -58,8 +58,8 @@ def processor(store: RedisGovernanceStore, max_deliveries: int = 3) -> Processor
 
 async def publish(store: RedisGovernanceStore, record: dict[str, object] | str) -> str:
     payload = record if isinstance(record, str) else json.dumps(record)
-    entry_id: str = await store._redis.xadd(store.keys.events, {"record": payload})
-    return entry_id
+    entry_id = await store._redis.xadd(store.keys.events, {"record": payload})
+    return entry_id if isinstance(entry_id, str) else entry_id.decode()
 
 
 def approved(n: int) -> Event:
