@@ -44,12 +44,27 @@ class Role(StrEnum):
 
 
 class Principal(BaseModel):
-    """The caller: a subject (user or service) and its roles."""
+    """The caller: a subject (user or service) and its roles.
+
+    `expires_at` is when the caller's credential (its token) expires: live
+    connections end then. None: it does not expire (the system principal). It is
+    about the credential, not the caller: never serialized (what is recorded of a
+    caller is its subject and role), and not part of equality or the hash.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     subject: str
     roles: frozenset[Role] = frozenset()
+    expires_at: datetime | None = Field(default=None, exclude=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Principal):
+            return NotImplemented
+        return (self.subject, self.roles) == (other.subject, other.roles)
+
+    def __hash__(self) -> int:
+        return hash((self.subject, self.roles))
 
     def has_any(self, roles: frozenset[Role] | set[Role]) -> bool:
         return Role.ADMIN in self.roles or bool(self.roles & roles)

@@ -11,7 +11,8 @@ WebSocket scopes and puts the `Principal` in `scope["state"]["principal"]`
 (`principal_of(scope)` reads it back):
 
 - no Authorization header: the principal is None (an anonymous caller);
-- a valid token: its Principal;
+- a valid token: its Principal, whose `expires_at` is the token's `exp` (the
+  live transports end a connection then);
 - anything else (malformed header, forged, expired, wrong issuer or audience,
   unknown role): HTTP 401 with
   `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`
@@ -32,6 +33,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -146,7 +148,11 @@ class TokenAuthority:
             raise AuthError(f"The token is not signed with {ALGORITHM}") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"The token is malformed: {exc}") from None
-        return Principal(subject=_subject(claims.get("sub")), roles=_roles(claims.get("roles")))
+        return Principal(
+            subject=_subject(claims.get("sub")),
+            roles=_roles(claims.get("roles")),
+            expires_at=_expiry(claims["exp"]),
+        )
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """The Principal an Authorization header value names; None when there is none."""
@@ -165,6 +171,16 @@ def _subject(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise AuthError("The token's 'sub' claim must be a non-empty string")
     return value
+
+
+def _expiry(value: object) -> datetime:
+    """The `exp` claim (PyJWT checked it is a number) as an aware datetime."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (ValueError, OverflowError, OSError):
+            pass
+    raise AuthError("The token's 'exp' claim must be a time")
 
 
 def _roles(value: object) -> frozenset[Role]:

@@ -60,9 +60,66 @@ _PAGE = r"""<!doctype html>
   // changes; a run in between would name an operation the document lacks.
   const defines = (query, name) =>
     new RegExp("\\b(query|mutation|subscription)\\s+" + name + "\\b").test(query || "");
-  const fetcher = (params, options) =>
-    http(params.operationName && !defines(params.query, params.operationName)
-      ? {{ ...params, operationName: undefined }} : params, options);
+  // A subscription runs over GraphQL-over-SSE (distinct connections): a POST with
+  // Accept: text/event-stream answers `event: next` / `data: <result>` messages,
+  // then `event: complete`; a request that cannot start answers plain JSON.
+  async function* events(params, headers, signal) {{
+    const response = await fetch({graphql_url}, {{
+      method: "POST",
+      body: JSON.stringify(params),
+      signal,
+      headers: {{ ...headers, "Content-Type": "application/json", Accept: "text/event-stream" }},
+    }});
+    if (response.status !== 200) {{
+      const failed = {{ errors: [{{ message: `HTTP ${{response.status}}` }}] }};
+      yield await response.json().catch(() => failed);
+      return;
+    }}
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "", event = "", data = [];
+    for (;;) {{
+      const {{ value, done }} = await reader.read();
+      if (done) return;
+      const lines = (buffer + value).split(/\r?\n/);
+      buffer = lines.pop();
+      for (const line of lines) {{
+        if (line === "") {{
+          if (event === "complete") return;
+          if (event === "next") yield JSON.parse(data.join("\n"));
+          event = "";
+          data = [];
+        }} else if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }}
+    }}
+  }}
+  // GraphiQL stops a subscription with return(): abort the request at once.
+  const subscribe = (params, headers) => {{
+    const abort = new AbortController();
+    const results = events(params, headers, abort.signal);
+    return {{
+      [Symbol.asyncIterator]() {{ return this; }},
+      next: () => results.next().catch((error) => {{
+        if (abort.signal.aborted) return {{ done: true, value: undefined }};
+        throw error;
+      }}),
+      return() {{ abort.abort(); return results.return(); }},
+    }};
+  }};
+  const kindOf = (params, documentAST) => {{
+    const operations = (documentAST ? documentAST.definitions : [])
+      .filter((definition) => definition.kind === "OperationDefinition");
+    const chosen = operations.find((definition) => !params.operationName
+      || (definition.name && definition.name.value === params.operationName));
+    return chosen && chosen.operation;
+  }};
+  const fetcher = (params, options) => {{
+    const named = params.operationName && !defines(params.query, params.operationName)
+      ? {{ ...params, operationName: undefined }} : params;
+    return kindOf(named, options && options.documentAST) === "subscription"
+      ? subscribe(named, (options && options.headers) || {{}})
+      : http(named, options);
+  }};
   const defaultTabs = Object.values(examples).map((query) => ({{ query }}));
   ReactDOM.createRoot(document.getElementById("graphiql")).render(
     React.createElement(GraphiQL, {{

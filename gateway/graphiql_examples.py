@@ -1,13 +1,14 @@
 """Example operations GraphiQL opens with, one tab each: name → operation text.
 
 The first tab is the one shown on load. Each is a valid operation against the
-schema (a test validates them); variables carry defaults so a tab runs as is.
+schema (a test runs them); variables carry defaults so a tab runs as is. A
+subscription tab streams over GraphQL-over-SSE and needs a bearer token.
 `FINANCE_DASHBOARD` is also what the benchmarks and the call-count tests run.
 """
 
 from __future__ import annotations
 
-__all__ = ["EXAMPLES", "FINANCE_DASHBOARD"]
+__all__ = ["EXAMPLES", "FINANCE_DASHBOARD", "LIVE_EVENTS"]
 
 FINANCE_DASHBOARD = """\
 # Finance view: the money position of the 100 largest engagements,
@@ -32,6 +33,17 @@ query FinanceView($first: Int! = 100, $since: Date! = "2026-10-01") {
       }
       payments { tranDate amount { amount } }
     } }
+  }
+}
+"""
+
+LIVE_EVENTS = """\
+# Live events: time approvals and posted invoices as they happen, streamed
+# over SSE. Put the demo token in the Headers tab, run this, then approve
+# time or post an invoice (another tab); the stop button ends it.
+subscription LiveEvents($types: [String!] = ["time.approved", "invoice.posted"]) {
+  engagementEvents(filter: {types: $types}) {
+    cursor type subject time actor data
   }
 }
 """
@@ -79,4 +91,5 @@ query Systems {
   systems { name ok latencyMs breaker detail }
 }
 """,
+    "Live events": LIVE_EVENTS,
 }

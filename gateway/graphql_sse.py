@@ -16,7 +16,10 @@ ExecutionResult as JSON, and ``event: complete`` ends the stream; a comment
 line every `KEEPALIVE_S` keeps proxies from closing a quiet one. When the
 client disconnects the operation is stopped at once, which releases its
 registration with the event hub. Like WebSocket connections, a stream has no
-request time budget: it lives as long as the client wants.
+request time budget: it lives as long as the client wants, and its token
+allows: at the token's `exp` the subscription (resolvers.subscriptions_feeds)
+ends with a last ``next`` carrying a TOKEN_EXPIRED error and the cursor to
+resume from, then ``complete``.
 """
 
 from __future__ import annotations

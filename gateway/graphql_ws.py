@@ -10,6 +10,9 @@ connection_init); on top of it:
   the upgrade request's Authorization header. A bad token closes with 4403 and
   the reason; so does a caller who already holds EG_MAX_CONNECTIONS_PER_PRINCIPAL
   connections (WebSocket and SSE together, per process);
+- the connection ends when the caller's token expires: at its `exp`, one timer
+  per connection closes it with 4403 and TOKEN_EXPIRED_REASON (its
+  subscriptions end with TOKEN_EXPIRED first when they get there before it);
 - each operation runs on a context of its own (fresh loaders, its own
   correlation ID) with the connection's caller;
 - beyond EG_MAX_SUBSCRIPTIONS_PER_CONNECTION running operations, a subscribe
@@ -28,6 +31,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from graphql import GraphQLError
@@ -50,6 +54,7 @@ from gateway.auth import AuthError, TokenAuthority
 from gateway.error_masking import format_errors
 
 __all__ = [
+    "TOKEN_EXPIRED_REASON",
     "ConnectionCaps",
     "LiveTransport",
     "TransportWSHandler",
@@ -62,6 +67,7 @@ __all__ = [
 ]
 
 WS_CLOSE_FORBIDDEN = 4403
+TOKEN_EXPIRED_REASON = "Forbidden: the token expired; reconnect with a fresh one"
 
 
 def masked(errors: list[GraphQLError], cid: str) -> list[dict[str, Any]]:
@@ -179,8 +185,10 @@ class WSRules:
     GraphQLView), the connection's caller, and the connection it counts against."""
 
     view: Any
+    websocket: Any
     principal: Principal | None = None
     counted: str | None = None  # the subject this connection counts against
+    expiry: asyncio.Task[None] | None = None  # closes the connection when its token expires
 
     @property
     def live(self) -> LiveTransport:
@@ -193,6 +201,23 @@ class WSRules:
             self.live.caps.release(self.counted)
             self.counted = None
 
+    def watch_expiry(self) -> None:
+        """Close the connection when its caller's token expires (anonymous: never)."""
+        self.stop_watching()
+        expires_at = self.principal.expires_at if self.principal is not None else None
+        if expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at(expires_at))
+
+    def stop_watching(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+
+    async def _close_at(self, expires_at: datetime) -> None:
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+        with suppress(Exception):  # the connection is already going
+            await self.websocket.close(WS_CLOSE_FORBIDDEN, TOKEN_EXPIRED_REASON)
+
 
 class TransportWSHandler(WSRules, BaseGraphQLTransportWSHandler[Any, None]):
     """graphql-transport-ws with the gateway's caller, caps, contexts and masking."""
@@ -201,6 +226,7 @@ class TransportWSHandler(WSRules, BaseGraphQLTransportWSHandler[Any, None]):
         try:
             await super().handle()
         finally:
+            self.stop_watching()
             self.release()
 
     async def handle_message(self, message: Message) -> None:
@@ -236,6 +262,7 @@ class TransportWSHandler(WSRules, BaseGraphQLTransportWSHandler[Any, None]):
         self.principal = principal
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
+        self.watch_expiry()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if not self.connection_acknowledged:

@@ -4,7 +4,8 @@ Older clients (Apollo's subscriptions-transport-ws) still speak it. The rules
 are graphql-transport-ws's (gateway.graphql_ws): the caller from the
 connection_init payload or the upgrade header, a refused token or too many
 connections answered with ``connection_error`` and a 4403 close, a context
-per operation, the cap on running operations, masked unexpected errors. The
+per operation, the cap on running operations, masked unexpected errors, a 4403
+close (TOKEN_EXPIRED_REASON) when the caller's token expires. The
 protocol has no close codes of its own for the rest: a message that is not a
 JSON object, or a ``start`` without a query, closes with 4400; a ``start``
 before the ack with 4401.
@@ -46,6 +47,7 @@ class LegacyWSHandler(WSRules, BaseGraphQLWSHandler[Any, None]):
         try:
             await super().handle()
         finally:
+            self.stop_watching()
             self.release()
 
     async def handle_message(self, message: OperationMessage) -> None:
@@ -79,6 +81,7 @@ class LegacyWSHandler(WSRules, BaseGraphQLWSHandler[Any, None]):
         self.principal = principal
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
+        self.watch_expiry()  # a new connection_init may name a new caller, so a new expiry
         if self.keep_alive and self.keep_alive_task is None:
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
 

@@ -239,3 +239,18 @@ async def session(
         ack = await receive(ws)
         assert ack["type"] == "connection_ack", ack
         yield Session(ws)
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+    """(event, parsed data) of each server-sent event of `response`; comments skipped."""
+    kind, data = "", ""
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            continue
+        if line.startswith("event:"):
+            kind = line.removeprefix("event:").strip()
+        elif line.startswith("data:"):
+            data += line.removeprefix("data:").strip()
+        elif not line and kind:
+            yield kind, json.loads(data) if data else None
+            kind, data = "", ""

@@ -55,6 +55,21 @@ async def test_the_page_preloads_the_sales_pmo_and_finance_examples(
         assert f"query {name}" in page
 
 
+async def test_the_page_runs_subscriptions_over_sse_from_its_nonced_script(
+    installed: httpx.AsyncClient,
+) -> None:
+    response = await installed.get("/graphiql")
+    page = response.text
+    assert "subscription LiveEvents" in page  # the live events example's tab
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
+    assert nonce is not None
+    [script] = re.findall(r'<script nonce="([^"]+)">(.*?)</script>', page, re.S)
+    assert script[0] == nonce.group(1)
+    for needed in ('Accept: "text/event-stream"', "new AbortController()", '"complete"'):
+        assert needed in script[1]
+    assert "subscribe(named, (options && options.headers)" in script[1]
+
+
 async def test_a_get_with_a_query_is_executed_not_answered_with_the_page(
     installed: httpx.AsyncClient,
 ) -> None:

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.e2e.crash_driver import Driver
-from tests.e2e.gateway_process import GatewayProcess, clean_env
-from tests.e2e.support import CliProcess, free_port_block
+from tests.e2e.gateway_process import GatewayProcess
 from tests.e2e.vendor_side import Census, VendorSide, plan_deals, sandbox_urls
-from tests.redis_support import REAL_REDIS_URL, real_redis_or_skip
+from tests.redis_support import REAL_REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(170)]
 
@@ -34,26 +32,6 @@ DEALS = 100
 SEED = 20260
 # A restarted gateway takes over an operation as soon as the dead one's lease lapses.
 FAST_TAKEOVER = {"LEASE_MS": "1500", "RESUME_INTERVAL_S": "0.25", "STEP_BACKOFF_S": "0.01"}
-
-
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[tuple[Redis, str]]:
-    """The real Redis and a key prefix of this test's own (its keys deleted afterwards)."""
-    async for found in real_redis_or_skip():
-        yield found
-
-
-@pytest.fixture
-def sandbox_base(tmp_path: Path) -> Iterator[int]:
-    """`engagement-gateway sandbox all` seeded with the demo firm, in a process of its own."""
-    base = free_port_block(4)
-    argv = ["sandbox", "all", "--port", str(base), "--seed", "42"]
-    process = CliProcess(argv, cwd=tmp_path, env=clean_env())
-    try:
-        process.wait_for_line("ready", timeout_s=60)
-        yield base
-    finally:
-        process.stop()
 
 
 def _engagement_of(milestone_ref: str) -> str:

@@ -23,7 +23,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,9 @@ from websockets.typing import Subprotocol
 
 from domain.governance import Role
 from sandboxes.firm import Firm
-from tests.e2e.gateway_process import GatewayProcess, bearer, clean_env
-from tests.e2e.support import CliProcess, free_port_block
-from tests.redis_support import REAL_REDIS_URL, real_redis_or_skip
+from tests.e2e.gateway_process import GatewayProcess, bearer
+from tests.live_support import sse_events
+from tests.redis_support import REAL_REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(60)]
 
@@ -116,18 +116,10 @@ async def _sse_subscriber(url: str, token: str, variables: dict[str, Any], inbox
     ):
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
-        kind, data = "", ""
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                kind = line.removeprefix("event:").strip()
-            elif line.startswith("data:"):
-                data += line.removeprefix("data:").strip()
-            elif not line and kind:
-                assert kind == "next", (kind, data)
-                payload = json.loads(data)
-                assert not payload.get("errors"), payload
-                inbox.add(payload["data"]["engagementEvents"])
-                kind, data = "", ""
+        async for kind, payload in sse_events(response):
+            assert kind == "next", (kind, payload)
+            assert not payload.get("errors"), payload
+            inbox.add(payload["data"]["engagementEvents"])
 
 
 class Stream:
@@ -192,24 +184,6 @@ class Approvals:
             and json.loads(fields["record"])["data"]["time_entry_ids"] == [self.entry_ids[n]]
         ]
         return event_id
-
-
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[tuple[Redis, str]]:
-    async for found in real_redis_or_skip():
-        yield found
-
-
-@pytest.fixture
-def sandbox_base(tmp_path: Path) -> Iterator[int]:
-    base = free_port_block(4)
-    argv = ["sandbox", "all", "--port", str(base), "--seed", "42"]
-    process = CliProcess(argv, cwd=tmp_path, env=clean_env())
-    try:
-        process.wait_for_line("ready", timeout_s=60)
-        yield base
-    finally:
-        process.stop()
 
 
 @pytest.fixture

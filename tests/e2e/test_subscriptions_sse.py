@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 
+from domain.governance import Role
+from gateway.auth import TokenAuthority
 from sandboxes.firm import Firm
-from tests.live_support import Gateway, publish, served, time_approved
+from tests.live_support import Gateway, publish, served, sse_events, time_approved
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -30,21 +32,6 @@ async def gw(firm: Firm) -> AsyncIterator[Gateway]:
 async def released(gw: Gateway) -> AsyncIterator[None]:
     yield
     await gw.registered(0)  # a client that went away left no registration behind
-
-
-async def _events(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
-    """(event, parsed data) of each server-sent event; comments skipped."""
-    kind, data = "", ""
-    async for line in response.aiter_lines():
-        if line.startswith(":"):
-            continue
-        if line.startswith("event:"):
-            kind = line.removeprefix("event:").strip()
-        elif line.startswith("data:"):
-            data += line.removeprefix("data:").strip()
-        elif not line and kind:
-            yield kind, json.loads(data) if data else None
-            kind, data = "", ""
 
 
 def _headers(gw: Gateway, token: str | None = None) -> dict[str, str]:
@@ -73,7 +60,7 @@ async def test_events_stream_over_post_and_get_until_the_client_leaves(gw: Gatew
                     gw.client, time_approved("ENG-2026-00999", "x"), time_approved(KEY, "sse")
                 )
                 for response in (posted, got):
-                    kind, payload = await anext(_events(response))
+                    kind, payload = await anext(sse_events(response))
                     assert kind == "next" and "errors" not in payload
                     event = payload["data"]["engagementEvents"]
                     assert (event["subject"], event["data"]["time_entry_ids"]) == (KEY, ["sse"])
@@ -85,7 +72,7 @@ async def test_a_query_over_sse_is_one_next_then_complete(gw: Gateway) -> None:
         "POST", "/graphql", json={"query": "{ __typename }"}, headers=_headers(gw)
     ) as response:  # fmt: skip
         assert response.status_code == 200
-        assert [e async for e in _events(response)] == [
+        assert [e async for e in sse_events(response)] == [
             ("next", {"data": {"__typename": "Query"}}),
             ("complete", None),
         ]
@@ -109,8 +96,6 @@ async def test_a_query_over_sse_is_one_next_then_complete(gw: Gateway) -> None:
 async def test_request_errors_are_plain_http_before_any_streaming(
     gw: Gateway, body: dict[str, Any], token: str | None, status: int, code: str | None, says: str
 ) -> None:
-    from domain.governance import Role
-
     bearer = {"t": gw.token(), "pmo": gw.token(Role.PMO, subject="pmo"), None: None}[token]
     async with gw.http() as http:
         answer = await http.post("/graphql", json=body, headers=_headers(gw, bearer))
@@ -126,3 +111,29 @@ async def test_a_mutation_over_get_is_refused(gw: Gateway) -> None:
     async with gw.http() as http:
         answer = await http.get("/graphql", params=params, headers=_headers(gw, gw.token()))
     assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+
+
+async def test_a_stream_ends_with_token_expired_and_a_cursor_when_its_token_expires(
+    gw: Gateway,
+) -> None:
+    authority: TokenAuthority = gw.client.app.state.token_authority
+    short_lived = f"Bearer {authority.mint('short-sse', [Role.EXECUTIVE], ttl_s=2)}"
+    body = {"query": EVENTS, "variables": {"filter": {"engagementKeys": [KEY]}}}
+    async with (
+        gw.http() as http,
+        http.stream("POST", "/graphql", json=body, headers=_headers(gw, short_lived)) as response,
+    ):
+        assert response.status_code == 200
+        await gw.registered(1)
+        await publish(gw.client, time_approved(KEY, "sse-before-expiry"))
+        async with asyncio.timeout(15):  # a deadline, not a timing: the token lives ~2 s
+            streamed = [e async for e in sse_events(response)]
+    [(first, delivered), (last, ended), (end, _)] = streamed
+    assert (first, last, end) == ("next", "next", "complete"), streamed
+    assert "errors" not in delivered, delivered
+    cursor = delivered["data"]["engagementEvents"]["cursor"]
+    assert ended["data"] is None, ended
+    [error] = ended["errors"]
+    assert error["extensions"]["code"] == "TOKEN_EXPIRED"
+    assert error["extensions"]["cursor"] == cursor
+    assert "token expired" in error["message"]

@@ -304,3 +304,36 @@ async def test_unexpected_errors_in_a_subscription_are_masked_with_a_correlation
         assert error["message"] == "Internal error"
         assert error["extensions"]["code"] == "INTERNAL" and error["extensions"]["correlationId"]
         assert "broken" not in json.dumps(ended)
+
+
+def _short_lived(gw: Gateway, subject: str) -> str:
+    """A token that expires within two seconds (mint truncates to whole seconds)."""
+    authority: TokenAuthority = gw.client.app.state.token_authority
+    return f"Bearer {authority.mint(subject, [Role.EXECUTIVE], ttl_s=2)}"
+
+
+async def test_a_connection_is_closed_with_4403_when_its_token_expires(gw: Gateway) -> None:
+    async with session(gw, _short_lived(gw, "short-lived")) as s:
+        await s.subscribe("1", EVENTS, {"filter": {"engagementKeys": [K1]}})
+        await gw.registered(1)
+        await publish(gw.client, time_approved(K1, "before-expiry"))
+        assert (await s.data("1", "engagementEvents"))["subject"] == K1
+        # whatever comes before the close (a TOKEN_EXPIRED `next`) is skipped
+        assert await closed_with(s.ws, timeout_s=15) == (
+            4403,
+            "Forbidden: the token expired; reconnect with a fresh one",
+        )
+
+
+async def test_a_legacy_connection_is_closed_when_its_upgrade_token_expires(gw: Gateway) -> None:
+    headers = {"Authorization": _short_lived(gw, "short-legacy")}
+    async with gw.ws(LEGACY_WS, additional_headers=headers) as ws:
+        await send(ws, {"type": "connection_init", "payload": {}})
+        assert (await receive(ws))["type"] == "connection_ack"
+        variables = {"filter": {"engagementKeys": [K2]}}
+        await send(
+            ws, {"id": "a", "type": "start", "payload": {"query": EVENTS, "variables": variables}}
+        )
+        await gw.registered(1)
+        code, reason = await closed_with(ws, timeout_s=15)
+        assert (code, "token expired" in reason) == (4403, True), (code, reason)

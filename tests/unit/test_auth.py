@@ -307,3 +307,17 @@ async def test_a_websocket_with_a_good_token_reaches_the_app() -> None:
     app, sent = await run("websocket", [(b"authorization", f"Bearer {signed()}".encode())])
     assert app.principals == [Principal(subject="alice", roles=frozenset({Role.FINANCE}))]
     assert sent == [{"type": "websocket.accept"}]
+
+
+def test_a_principal_carries_its_tokens_expiry_but_neither_stores_nor_compares_it() -> None:
+    now = time.time()
+    token = AUTHORITY.mint("alice", [Role.FINANCE], ttl_s=60, now=now)
+    principal = AUTHORITY.verify(token)
+    assert principal.expires_at is not None
+    assert principal.expires_at.tzinfo is not None
+    assert principal.expires_at.timestamp() == int(now) + 60
+    assert principal.model_dump() == {"subject": "alice", "roles": frozenset({Role.FINANCE})}
+    assert "expires_at" not in principal.model_dump_json()
+    same_caller = Principal(subject="alice", roles=frozenset({Role.FINANCE}))
+    assert principal == same_caller and hash(principal) == hash(same_caller)
+    assert principal != Principal(subject="alice")
