@@ -3,8 +3,7 @@
 `served` runs the in-process gateway of `governed_client` (its lifespan
 already entered) on a free port with uvicorn, so WebSocket and SSE clients
 talk to it over TCP. `publish` commits events through the store's journal,
-the way every transition publishes them; `wait_until` waits on a condition
-with a deadline (never a fixed sleep).
+the way every transition publishes them.
 """
 
 from __future__ import annotations
@@ -12,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
@@ -33,6 +30,7 @@ from gateway.auth import TokenAuthority
 from sandboxes.firm import Firm
 from tests.governance_support import governed_client, store
 from tests.graph_support import GraphClient
+from tests.serving import serve, wait_until
 from workflows.live import EventHub
 
 __all__ = [
@@ -48,36 +46,19 @@ __all__ = [
     "served",
     "session",
     "time_approved",
-    "wait_until",
 ]
 
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 LEGACY_WS = Subprotocol("graphql-ws")
 
 
-async def wait_until(
-    condition: Callable[[], bool], timeout_s: float = 5.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout_s}s")
-        await asyncio.sleep(0.005)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield  # the test runner keeps its own signal handling
-
-
 class Gateway:
     """A served gateway: its URLs, its in-process client and its hub."""
 
-    def __init__(self, client: GraphClient, port: int) -> None:
+    def __init__(self, client: GraphClient, url: str) -> None:
         self.client = client
-        self.url = f"http://127.0.0.1:{port}"
-        self.ws_url = f"ws://127.0.0.1:{port}/graphql"
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://", 1) + "/graphql"
 
     @property
     def hub(self) -> EventHub:
@@ -110,24 +91,11 @@ class Gateway:
 async def served(
     firm: Firm, store_kind: str = "embedded", **settings: Any
 ) -> AsyncIterator[Gateway]:
-    async with governed_client(firm, store_kind, **settings) as client:
-        config = uvicorn.Config(
-            client.app,
-            host="127.0.0.1",
-            port=0,
-            lifespan="off",  # governed_client runs the lifespan
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-        )
-        server = _Server(config)
-        task = asyncio.create_task(server.serve())
-        await wait_until(lambda: server.started or task.done(), 10.0, "uvicorn started")
-        port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield Gateway(client, port)
-        finally:
-            server.should_exit = True
-            await task
+    async with (
+        governed_client(firm, store_kind, **settings) as client,  # runs the lifespan
+        serve(client.app, graceful_s=2) as url,
+    ):
+        yield Gateway(client, url)
 
 
 async def publish(client: GraphClient, *events: Event) -> None:

@@ -34,6 +34,7 @@ from tests.inbound_support import (  # noqa: F401 - the fixtures client, embedde
     submitted_entry,
     wait_for_event,
 )
+from tests.serving import wait_until
 
 APPROVE = """mutation($ids: [ID!]!, $key: String) {
   approveTimeEntries(ids: $ids, idempotencyKey: $key) { __typename } }"""
@@ -190,10 +191,11 @@ async def test_an_outage_mid_poll_loses_nothing_and_the_watermark_survives_a_res
 async def test_the_poll_loop_announces_a_change_while_the_gateway_runs(firm: Firm) -> None:
     async with governed_client(firm, "embedded", sync_poll_interval_s=0.02) as client:
         sync = inbound(client)
-        deadline = asyncio.get_running_loop().time() + 10
-        while await sync.store.watermark("kantata/milestone") is None:
-            assert asyncio.get_running_loop().time() < deadline, "the loop never started"
-            await asyncio.sleep(0.02)
+
+        async def started() -> bool:
+            return await sync.store.watermark("kantata/milestone") is not None
+
+        await wait_until(started, timeout_s=10, what="the poll loop's first start")
         planned = next(m for m in firm.milestones if m.state in ("not started", "started"))
         psa = client.app.state.systems.psa
         found = await psa.get_milestones([EngagementKey(planned.engagement_key)])

@@ -25,7 +25,8 @@ from adapters.store.keys import StoreKeys
 from domain.errors import InvalidInput
 from gateway.webhooks import MAX_BODY_BYTES, WebhookEndpoint
 from tests.redis_support import real_redis_or_skip
-from tests.webhook_support import serve, signed
+from tests.serving import serve
+from tests.webhook_support import signed
 
 SECRET = "contract-webhook-secret"
 NOW = 1_790_000_000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from tests.e2e.gateway_process import clean_env
 from tests.e2e.support import CliProcess, free_port, free_port_block
+from tests.serving import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -36,17 +36,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CliProcess,
         assert process.stop() == 0, "\n".join(process.lines)
 
 
-def deliveries_once(sandbox: str, count: int) -> list[dict[str, Any]]:
+async def deliveries_once(sandbox: str, count: int) -> list[dict[str, Any]]:
     """The sandbox's webhook deliveries once `count` of them finished (or fail after 20 s)."""
-    deadline = time.monotonic() + 20
-    while True:
-        found: list[dict[str, Any]] = httpx.get(f"{sandbox}/__sandbox/webhooks").json()[
-            "deliveries"
-        ]
-        if len(found) >= count:
-            return found
-        assert time.monotonic() < deadline, f"no webhook delivered by {sandbox}"
-        time.sleep(0.05)
+    found: list[dict[str, Any]] = []
+
+    async def delivered() -> bool:
+        nonlocal found
+        async with httpx.AsyncClient() as http:
+            found = (await http.get(f"{sandbox}/__sandbox/webhooks")).json()["deliveries"]
+        return len(found) >= count
+
+    await wait_until(delivered, timeout_s=20, what=f"{count} webhook(s) delivered by {sandbox}")
+    return found
 
 
 def test_the_demo_announces_where_the_sandboxes_push(demo: tuple[CliProcess, int, int]) -> None:
@@ -61,23 +62,22 @@ def test_the_demo_announces_where_the_sandboxes_push(demo: tuple[CliProcess, int
     assert harvest.status_code == 404  # Harvest has no webhooks
 
 
-def test_a_change_made_in_the_demo_salesforce_is_pushed_and_accepted(
+async def test_a_change_made_in_the_demo_salesforce_is_pushed_and_accepted(
     demo: tuple[CliProcess, int, int],
 ) -> None:
     _, _, base = demo
     salesforce = f"http://127.0.0.1:{base}"
-    token = httpx.post(f"{salesforce}/services/oauth2/token", data=DEMO_CLIENT).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    soql = "SELECT Id FROM Opportunity WHERE IsClosed = false LIMIT 1"
-    found = httpx.get(
-        f"{salesforce}/services/data/v60.0/query", params={"q": soql}, headers=headers
-    )
-    opp_id = found.json()["records"][0]["Id"]
-    edited = httpx.patch(
-        f"{salesforce}/services/data/v60.0/sobjects/Opportunity/{opp_id}",
-        json={"Description": "edited directly in Salesforce"},
-        headers=headers,
-    )
+    async with httpx.AsyncClient(base_url=salesforce) as http:
+        token = (await http.post("/services/oauth2/token", data=DEMO_CLIENT)).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        soql = "SELECT Id FROM Opportunity WHERE IsClosed = false LIMIT 1"
+        found = await http.get("/services/data/v60.0/query", params={"q": soql}, headers=headers)
+        opp_id = found.json()["records"][0]["Id"]
+        edited = await http.patch(
+            f"/services/data/v60.0/sobjects/Opportunity/{opp_id}",
+            json={"Description": "edited directly in Salesforce"},
+            headers=headers,
+        )
     assert edited.status_code == 204
-    [delivery] = deliveries_once(salesforce, 1)
+    [delivery] = await deliveries_once(salesforce, 1)
     assert (delivery["status"], delivery["http_status"]) == ("delivered", 202), delivery

@@ -23,7 +23,7 @@ from tests.contract.test_win_and_activation import _first
 from tests.governance_support import governed_client, wait_for_operation
 from tests.graph_support import GraphClient
 from tests.inbound_support import Vendors, events, inbound, open_invoice, wait_for_event
-from tests.webhook_support import serve, wait_until
+from tests.serving import serve, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

@@ -28,7 +28,8 @@ from sandboxes.netsuite import create_app as netsuite_app
 from sandboxes.salesforce import SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET
 from sandboxes.salesforce import create_app as salesforce_app
 from sandboxes.webhooks import WebhookSender
-from tests.webhook_support import Received, Receiver, hmac_hex, serve, wait_until
+from tests.serving import serve, wait_until
+from tests.webhook_support import Received, Receiver, hmac_hex
 
 API = "/services/data/v60.0"
 RECORD = "/services/rest/record/v1"
