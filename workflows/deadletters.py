@@ -54,12 +54,11 @@ class DeadLetters:
             )
         return letter
 
-    async def _pending(self, dead_letter_id: str) -> tuple[DeadLetter, Operation]:
-        letter = await self._letter(dead_letter_id)
+    async def _operation(self, letter: DeadLetter) -> Operation:
         operation = await self.store.get_operation(letter.operation_id)
         if operation is None:
-            raise InvalidInput(f"the operation of dead letter {dead_letter_id} has expired")
-        return letter, operation
+            raise InvalidInput(f"the operation of dead letter {letter.id} has expired")
+        return operation
 
     async def replay(
         self, dead_letter_id: str, caller: Caller
@@ -68,7 +67,7 @@ class DeadLetters:
         principal = authorise("replayDeadLetter", caller)
         if (letter := await self._letter(dead_letter_id)).operation == EVENT_DEAD_LETTER:
             return await self._replay_event(letter, principal.subject), None
-        letter, operation = await self._pending(dead_letter_id)
+        operation = await self._operation(letter)
         if letter.step:
             await self.store.reset_step(operation.id, letter.step)
         replayed = letter.model_copy(
@@ -140,7 +139,7 @@ class DeadLetters:
             await self.store.put_dead_letter(discarded)
             self.metrics.dead_letter_replayed(letter.operation, "discarded")
             return discarded, []
-        letter, operation = await self._pending(dead_letter_id)
+        operation = await self._operation(letter)
         compensate = self.compensations.get(operation.kind)
         undone = await compensate(operation) if compensate else []
         discarded = letter.model_copy(
