@@ -28,14 +28,9 @@ __all__ = [
     "writes",
 ]
 
-# Settings that keep transitions fast in tests: short step backoff, quick sweeps; no polling
-# of the vendors for changes made in them directly (tests of the inbound sync turn it on).
-FAST: dict[str, Any] = {
-    "step_backoff_s": 0.001,
-    "resume_interval_s": 0.05,
-    "lease_ms": 10_000,
-    "sync_poll_interval_s": 0,
-}
+# Settings that keep transitions fast in tests: short step backoff, quick sweeps. (Inbound
+# polling is off in every test gateway unless asked for: tests.graph_support.graph_client.)
+FAST: dict[str, Any] = {"step_backoff_s": 0.001, "resume_interval_s": 0.05, "lease_ms": 10_000}
 
 
 @asynccontextmanager

@@ -2,7 +2,8 @@
 
 Each test drives `InboundSync.poll_once` (or `sync_records`, as a webhook would)
 against the in-process sandboxes, after a change made through the vendor's own
-API; the gateway's polling loops are off (FAST), except in the test of the loop.
+API; the gateway's polling loops are off (as in every test gateway), except in the
+test of the loop.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The gateway listens on a real port; the sandbox signs and POSTs its notice
 there (Salesforce: a CDC event; NetSuite: a User Event notice); the gateway's
 endpoint verifies it and the real `InboundSync` re-reads the record and
-publishes the canonical event. Polling is off (FAST), so the event can only
+publishes the canonical event. Polling is off (as in every test gateway), so the event can only
 have come through the webhook (the feeds' watermarks start with the app, as a
 webhook secret is set); a poll afterwards finds nothing new.
 """
